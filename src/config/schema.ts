@@ -1,0 +1,336 @@
+/**
+ * Every configuration variable, in one table: the single source of docs/configuration.md
+ * (rendered by `renderConfigurationDoc`, kept in sync by a test) and of the loader's list of
+ * known names (reading an unlisted name is a programming error).
+ */
+
+export interface VariableDoc {
+  readonly name: string;
+  /** The default as a human reads it (Markdown). `—` means "unset". */
+  readonly default: string;
+  readonly description: string;
+}
+
+export interface VariableGroup {
+  readonly title: string;
+  readonly variables: readonly VariableDoc[];
+}
+
+export const CONFIG_SCHEMA: readonly VariableGroup[] = [
+  {
+    title: 'Server',
+    variables: [
+      {
+        name: 'NODE_ENV',
+        default: '`development`',
+        description:
+          '`development`, `production` or `test`. Production refuses to start without real credentials and secrets and never runs the development provider; any other value is an error.',
+      },
+      { name: 'HOST', default: '`127.0.0.1`', description: 'Listen address (an IP address or host name).' },
+      {
+        name: 'PORT',
+        default: '`8000`',
+        description: 'Listen port, 0–65535. `0` takes any free port (then `PUBLIC_URL` must be set).',
+      },
+      {
+        name: 'TRUST_PROXY',
+        default: 'off',
+        description:
+          'Addresses or CIDRs of reverse proxies whose `X-Forwarded-*` headers are believed, comma-separated; `loopback` stands for `127.0.0.1/8` and `::1`. Never "everything": `true`, `*`, `all`, `0.0.0.0/0` and `::/0` are refused.',
+      },
+    ],
+  },
+  {
+    title: 'URLs and origins',
+    variables: [
+      {
+        name: 'PUBLIC_URL',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} shown to readers
+        default: '`http://127.0.0.1:${PORT}`',
+        description:
+          "The external base URL of Gatehouse's routes, as the browser sees it (behind a proxy, the proxy's URL). http or https, no query, fragment or user name; a trailing slash is dropped. Must be https in production unless the host is loopback.",
+      },
+      {
+        name: 'REDIRECT_URL',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} shown to readers
+        default: '`${PUBLIC_URL}/auth`',
+        description:
+          'The callback registered at the provider. Taken from configuration only, never from request headers.',
+      },
+      {
+        name: 'FRONTEND_URL',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} shown to readers
+        default: '`${PUBLIC_URL}/`',
+        description: 'Where the browser goes after sign-in and sign-out.',
+      },
+      {
+        name: 'ALLOWED_RETURN_ORIGINS',
+        default: 'origin of `FRONTEND_URL`',
+        description:
+          'Origins that `/login?return_to=` may send the browser back to, comma-separated. The origins of `PUBLIC_URL` and `FRONTEND_URL` are always included.',
+      },
+      {
+        name: 'CORS_ORIGINS',
+        default: 'none',
+        description:
+          'Exact origins (`https://app.example.com`) allowed to call the API with credentials, comma-separated. `*` and `null` are refused: a wildcard with cookies would let any site act as the user.',
+      },
+      {
+        name: 'COOKIE_DOMAIN',
+        default: '—',
+        description:
+          "Share the session cookie with a parent domain (`example.com`). Must equal, or be a parent of, `PUBLIC_URL`'s host. The cookie is then named `__Secure-gatehouse` instead of `__Host-gatehouse`.",
+      },
+    ],
+  },
+  {
+    title: 'Sign-in provider',
+    variables: [
+      {
+        name: 'GOOGLE_CLIENT_ID',
+        default: '—',
+        description:
+          'The OAuth client ID from Google Cloud Console (or from the provider named by `OIDC_ISSUER`). Set both or neither; required in production.',
+      },
+      {
+        name: 'GOOGLE_CLIENT_SECRET',
+        default: '—',
+        description: 'The OAuth client secret that goes with `GOOGLE_CLIENT_ID`. Required in production.',
+      },
+      {
+        name: 'OIDC_ISSUER',
+        default: '`https://accounts.google.com`',
+        description:
+          'The OpenID provider. https, or http only on a loopback host (`127.0.0.0/8`, `::1`, `localhost`), which is logged as a warning. Requires client credentials.',
+      },
+      { name: 'OIDC_TIMEOUT', default: '`10s`', description: 'Timeout of each request to the provider.' },
+      {
+        name: 'OIDC_CLOCK_SKEW',
+        default: '`30s`',
+        description: 'Clock skew tolerated on ID-token time claims (`0` allowed).',
+      },
+      {
+        name: 'OIDC_SCOPES',
+        default: '`openid email profile`',
+        description: 'Space-separated scopes requested at sign-in; must include `openid`.',
+      },
+    ],
+  },
+  {
+    title: 'Who may sign in',
+    variables: [
+      {
+        name: 'GOOGLE_HOSTED_DOMAINS',
+        default: '—',
+        description: "Google Workspace domains accepted in the ID token's `hd` claim, comma-separated.",
+      },
+      {
+        name: 'ALLOWED_EMAIL_DOMAINS',
+        default: '—',
+        description: 'Email domains accepted (exact match: `example.com` does not admit `evil-example.com`).',
+      },
+      {
+        name: 'ALLOWED_EMAILS',
+        default: '—',
+        description: 'Single email addresses accepted, comma-separated.',
+      },
+    ],
+  },
+  {
+    title: 'Secrets',
+    variables: [
+      {
+        name: 'SECRET_KEY',
+        default: 'generated per process outside production',
+        description:
+          'Seals the short-lived login-transaction cookie. At least 32 bytes; required in production. A generated key does not survive a restart.',
+      },
+      {
+        name: 'JWT_SECRET_KEY',
+        default: 'generated per process outside production',
+        description:
+          'Signs session tokens (HS256). A comma-separated list rotates keys: the first signs, all verify. Each key at least 32 bytes; required in production.',
+      },
+    ],
+  },
+  {
+    title: 'Database and Redis',
+    variables: [
+      {
+        name: 'DATABASE_URL',
+        default: '`sqlite:./data/gatehouse.db`',
+        description:
+          '`sqlite:PATH` or `sqlite::memory:`, `mysql://USER:PASSWORD@HOST:3306/DB` (MySQL 8, or `mariadb://` for MariaDB 10.6+), `postgres://USER:PASSWORD@HOST:5432/DB` (PostgreSQL 13+). Passwords are masked in logs.',
+      },
+      { name: 'DATABASE_POOL_SIZE', default: '`10`', description: 'Connections per instance, 1–1000.' },
+      { name: 'DATABASE_QUERY_TIMEOUT', default: '`5s`', description: 'Longest a single query may take.' },
+      {
+        name: 'REDIS_URL',
+        default: '—',
+        description:
+          '`redis://` or `rediss://`. Optional: revocation broadcast and shared rate-limit counters across instances.',
+      },
+    ],
+  },
+  {
+    title: 'Sessions',
+    variables: [
+      {
+        name: 'SESSION_TTL',
+        default: '`7d`',
+        description: 'Absolute session lifetime (cookie lifetime too).',
+      },
+      {
+        name: 'SESSION_IDLE_TTL',
+        default: '`24h`',
+        description: 'A session unused this long ends. At most `SESSION_TTL`.',
+      },
+      {
+        name: 'TOKEN_TTL',
+        default: '`15m`',
+        description:
+          'Lifetime of one session token; the database is consulted at most once per token. At most `SESSION_IDLE_TTL`.',
+      },
+      {
+        name: 'REVOCATION_POLL_INTERVAL',
+        default: '`1s`',
+        description: 'How often instances poll the database for revocations when Redis is not configured.',
+      },
+    ],
+  },
+  {
+    title: 'Rate limits',
+    variables: [
+      {
+        name: 'RATE_LIMIT_AUTH',
+        default: '`30/1m`',
+        description:
+          'Requests per window and client IP for `/login`, `/auth` and token routes (`MAX/WINDOW`).',
+      },
+      {
+        name: 'RATE_LIMIT_API',
+        default: '`600/1m`',
+        description: 'Requests per window and client IP for other routes.',
+      },
+    ],
+  },
+  {
+    title: 'Chat sample',
+    variables: [
+      {
+        name: 'CHAT_API_URL',
+        default: '—',
+        description:
+          'The upstream chat service that answers `POST /chat` (http or https; a query string is allowed). Set `CHAT_API_URL`, `CHAT_API_KEY` and `CHAT_MODEL` together, or none.',
+      },
+      { name: 'CHAT_API_KEY', default: '—', description: 'The API key for `CHAT_API_URL`.' },
+      { name: 'CHAT_MODEL', default: '—', description: 'The model name sent to `CHAT_API_URL`.' },
+      { name: 'CHAT_TIMEOUT', default: '`30s`', description: 'Timeout of each chat request upstream.' },
+      {
+        name: 'CHAT_MAX_MESSAGE_LENGTH',
+        default: '`4000`',
+        description: 'Longest accepted chat message, in characters.',
+      },
+    ],
+  },
+  {
+    title: 'Operations',
+    variables: [
+      {
+        name: 'LOG_LEVEL',
+        default: '`info`',
+        description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+      },
+      {
+        name: 'LOG_FORMAT',
+        default: '`pretty` in development, `json` otherwise',
+        description: '`json` or `pretty`.',
+      },
+      {
+        name: 'METRICS_PORT',
+        default: '—',
+        description: 'Serve `/metrics` only on this port (0–65535, not `PORT`); unset = on the main port.',
+      },
+      {
+        name: 'AUDIT_RETENTION',
+        default: '`90d`',
+        description: 'How long sign-in and revocation events are kept in `auth_events`.',
+      },
+    ],
+  },
+];
+
+/** Every variable name, in table order. */
+export const CONFIG_VARIABLES: readonly string[] = CONFIG_SCHEMA.flatMap((group) =>
+  group.variables.map((variable) => variable.name),
+);
+
+const INTRODUCTION = `# Configuration
+
+Gatehouse is configured through environment variables, optionally from a \`.env\` file in the
+working directory (parsed by Node's \`util.parseEnv\`: \`#\` comments and quoted values work).
+Variables set in the real environment win over \`.env\`; names in \`.env\` that Gatehouse does not
+read are reported as a warning. An empty value (\`REDIS_URL=\`) counts as unset, and surrounding
+spaces are ignored.
+
+All variables are read and checked once, at start-up: every problem is reported in one
+message (\`Invalid configuration (N problems)\`), and the result is frozen. Nothing else in
+Gatehouse reads the environment.
+
+- **Durations** are written \`30s\`, \`15m\`, \`24h\`, \`7d\`; a bare number means seconds.
+- **Lists** are comma-separated; spaces around entries and empty entries are ignored.
+- **Origins** are exact: \`scheme://host[:port]\`, no path.
+
+## Production
+
+With \`NODE_ENV=production\` Gatehouse refuses to start, naming each missing or weak setting,
+unless \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\`, \`SECRET_KEY\` (at least 32 bytes) and
+\`JWT_SECRET_KEY\` (each key at least 32 bytes) are set. \`PUBLIC_URL\` must be https unless
+its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated secrets.
+
+## Development
+
+Outside production, a missing \`SECRET_KEY\` or \`JWT_SECRET_KEY\` is generated for the
+process (sessions do not survive a restart), and a short one is only a warning. When
+neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is set, the embedded
+development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
+warning says so. It never runs in production.
+
+## Cookies
+
+The session cookie is \`__Host-gatehouse\` when \`PUBLIC_URL\` is https, \`__Secure-gatehouse\`
+when \`COOKIE_DOMAIN\` is also set, and \`gatehouse\` on plain http. Login-transaction cookies
+start with \`__Host-gatehouse-tx-\` over https and \`gatehouse-tx-\` otherwise.
+`;
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+/** A Markdown table with padded columns, laid out the way `biome format` lays it out, so it stays stable. */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, 3, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((text, column) => text.padEnd(widths[column]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)];
+}
+
+/** docs/configuration.md, generated from CONFIG_SCHEMA. */
+export function renderConfigurationDoc(): string {
+  const parts = [
+    '<!-- Generated from src/config/schema.ts; do not edit by hand. Regenerate: UPDATE_DOCS=1 npx vitest run test/unit/config/docs.test.ts -->',
+    '',
+    INTRODUCTION,
+  ];
+  for (const group of CONFIG_SCHEMA) {
+    const rows = group.variables.map((variable) => [
+      `\`${variable.name}\``,
+      cell(variable.default),
+      cell(variable.description),
+    ]);
+    parts.push(`## ${group.title}`, '', ...table(['variable', 'default', 'meaning'], rows), '');
+  }
+  return `${parts.join('\n').trimEnd()}\n`;
+}

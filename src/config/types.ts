@@ -1,0 +1,147 @@
+/**
+ * The typed, frozen configuration. Only src/config/ reads the environment; everything else
+ * receives a `Config`. Durations are in seconds, URLs are normalised strings without a
+ * trailing slash unless noted.
+ */
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type DatabaseKind = 'sqlite' | 'mysql' | 'postgres';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface RateLimit {
+  /** requests allowed per window */
+  readonly max: number;
+  readonly windowSeconds: number;
+}
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly production: boolean;
+  readonly host: string;
+  readonly port: number;
+
+  /** External base URL of Gatehouse, no trailing slash, e.g. `https://api.example.com`. */
+  readonly publicUrl: string;
+  /** Origin of publicUrl, e.g. `https://api.example.com`. */
+  readonly publicOrigin: string;
+  /** The callback registered at the provider (REDIRECT_URL); never derived from request headers. */
+  readonly redirectUrl: string;
+  /** Where the browser goes after sign-in and sign-out (FRONTEND_URL), kept as given (may end with `/`). */
+  readonly frontendUrl: string;
+  readonly frontendOrigin: string;
+  /** Origins (scheme://host[:port]) that `/login?return_to=` may point at. Always contains frontendOrigin and publicOrigin. */
+  readonly allowedReturnOrigins: readonly string[];
+  /** Exact origins allowed by CORS with credentials. */
+  readonly corsOrigins: readonly string[];
+  /** Origins whose cookie-authenticated state-changing requests are accepted (public, frontend, CORS origins). */
+  readonly trustedOrigins: readonly string[];
+
+  readonly oidc: {
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    /** True when no Google credentials are configured outside production: the embedded provider serves at `${publicUrl}/dev-idp`. */
+    readonly devProvider: boolean;
+    /** True when the issuer is http:// on a loopback host (allowed, but loud in logs). */
+    readonly allowInsecureIssuer: boolean;
+    /** Provider HTTP timeout (OIDC_TIMEOUT, default 10s). */
+    readonly timeoutSeconds: number;
+    /** Tolerated clock skew for ID-token time claims (OIDC_CLOCK_SKEW, default 30s). */
+    readonly clockSkewSeconds: number;
+    /** OIDC_SCOPES, default `openid email profile`. */
+    readonly scopes: string;
+  };
+
+  /** Who may sign in; empty lists mean "no restriction of that kind". Lower-case. */
+  readonly policy: {
+    readonly hostedDomains: readonly string[];
+    readonly emailDomains: readonly string[];
+    readonly emails: readonly string[];
+  };
+
+  readonly secrets: {
+    /** SECRET_KEY: seals the login-transaction cookie. */
+    readonly secretKey: string;
+    /** JWT_SECRET_KEY, split on commas: the first signs, all verify. */
+    readonly jwtSecretKeys: readonly string[];
+    /** True when the secrets were generated for this process (development only). */
+    readonly generated: boolean;
+  };
+
+  readonly database: {
+    readonly url: string;
+    readonly kind: DatabaseKind;
+    /** For sqlite: the file path (or `:memory:`). */
+    readonly sqlitePath: string | undefined;
+    /** The URL with any password replaced by `***`, safe to log. */
+    readonly redactedUrl: string;
+    /** DATABASE_POOL_SIZE, default 10. */
+    readonly poolSize: number;
+    /** DATABASE_QUERY_TIMEOUT, default 5s. */
+    readonly queryTimeoutSeconds: number;
+  };
+
+  readonly redis: {
+    readonly url: string | undefined;
+    readonly redactedUrl: string | undefined;
+  };
+
+  /** TRUST_PROXY: addresses / CIDRs of proxies whose X-Forwarded-* headers are believed. Empty = off. */
+  readonly trustProxy: readonly string[];
+
+  readonly session: {
+    /** SESSION_TTL: absolute lifetime. */
+    readonly ttlSeconds: number;
+    /** SESSION_IDLE_TTL. */
+    readonly idleTtlSeconds: number;
+    /** TOKEN_TTL: lifetime of one session token. */
+    readonly tokenTtlSeconds: number;
+    /** REVOCATION_POLL_INTERVAL, default 1s. */
+    readonly revocationPollSeconds: number;
+  };
+
+  readonly cookie: {
+    /** `__Host-gatehouse` over https, `__Secure-gatehouse` with a domain, `gatehouse` on plain http. */
+    readonly name: string;
+    readonly secure: boolean;
+    /** COOKIE_DOMAIN, for a shared parent domain. */
+    readonly domain: string | undefined;
+    /** Prefix of the login-transaction cookies. */
+    readonly transactionPrefix: string;
+  };
+
+  readonly rateLimit: {
+    /** RATE_LIMIT_AUTH, e.g. `30/1m`, for /login, /auth and token routes per client IP. */
+    readonly auth: RateLimit;
+    /** RATE_LIMIT_API, for everything else per client IP. */
+    readonly api: RateLimit;
+  };
+
+  readonly chat: {
+    readonly apiUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: string | undefined;
+    readonly timeoutSeconds: number;
+    readonly maxMessageLength: number;
+  };
+
+  readonly metrics: {
+    /** METRICS_PORT: serve /metrics only there; undefined = on the main port. */
+    readonly port: number | undefined;
+  };
+
+  readonly audit: {
+    /** AUDIT_RETENTION, default 90d. */
+    readonly retentionSeconds: number;
+  };
+
+  readonly logLevel: LogLevel;
+  /** Pretty logs in development, JSON in production (LOG_FORMAT=json|pretty overrides). */
+  readonly logPretty: boolean;
+}
+
+/** One problem found while reading the configuration. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
