@@ -1,0 +1,143 @@
+/**
+ * How an instance learns of revocations made elsewhere when there is no Redis (and as the
+ * safety net when there is): it asks the database every `REVOCATION_POLL_INTERVAL` (default 1 s)
+ * for sessions revoked since the last poll (DESIGN.md: "otherwise by polling the database
+ * every second ... within the documented bound (≤ 1 s)").
+ *
+ * - The watermark is this instance's clock at the start of the last successful poll; each poll
+ *   asks from `watermark - overlap`, so a revoking instance whose clock runs a few seconds
+ *   behind ours, or a revocation committed while we were reading, is still seen. Rows seen twice
+ *   are harmless (the set is idempotent).
+ * - A failing poll (database down) leaves the watermark where it was, so the next good poll
+ *   covers the gap; it is logged once per outage (warn), then "recovered" (info). It never
+ *   throws out of the timer and never drops entries the set already has.
+ * - Polls never overlap: a slow database delays the next poll instead of stacking queries.
+ */
+import type { Store } from '../store/types.js';
+import type { SessionLogger } from './logger.js';
+import type { RevocationSet } from './revocations.js';
+import type { Clock } from './types.js';
+
+/** How far back each poll re-reads, to survive clock differences between instances. */
+export const POLL_OVERLAP_MS = 5_000;
+const PAGE_SIZE = 1_000;
+/** The largest page the store serves (src/store caps `limit` there). */
+const MAX_PAGE_SIZE = 100_000;
+
+export interface RevocationPollerOptions {
+  readonly sessions: Pick<Store['sessions'], 'revokedSince'>;
+  readonly set: RevocationSet;
+  readonly clock: Clock;
+  readonly logger: SessionLogger;
+  readonly intervalMs: number;
+  /** How long a learned revocation stays in the set (TOKEN_TTL + skew). */
+  readonly retentionMs: number;
+  /** How far back the first poll reads (TOKEN_TTL + margin): revocations whose tokens may still live. */
+  readonly lookbackMs: number;
+  readonly overlapMs?: number;
+  readonly pageSize?: number;
+}
+
+export class RevocationPoller {
+  readonly #o: RevocationPollerOptions;
+  readonly #overlapMs: number;
+  readonly #pageSize: number;
+  #watermark: number;
+  #failing = false;
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** The poll in flight (or the last one): polls are chained, never concurrent. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: RevocationPollerOptions) {
+    if (!(options.intervalMs > 0)) throw new TypeError('intervalMs must be positive');
+    this.#o = options;
+    this.#overlapMs = options.overlapMs ?? POLL_OVERLAP_MS;
+    this.#pageSize = options.pageSize ?? PAGE_SIZE;
+    this.#watermark = options.clock.now() - options.lookbackMs;
+  }
+
+  /** True while the database answers; false during an outage (for readiness reporting). */
+  get healthy(): boolean {
+    return !this.#failing;
+  }
+
+  /** Loads recent revocations (resolves even if the database is down), then polls on a timer. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    await this.pollOnce();
+    this.#schedule();
+  }
+
+  /** Clears the timer; resolves once a poll in flight has finished (so the store can close). */
+  stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return this.#chain;
+  }
+
+  /** One poll now, after any poll in flight; never rejects. */
+  pollOnce(): Promise<void> {
+    this.#chain = this.#chain.then(() => this.#poll());
+    return this.#chain;
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.pollOnce().then(() => this.#schedule());
+    }, this.#o.intervalMs);
+    // A poll timer must never keep the process alive on shutdown.
+    this.#timer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    const { sessions, set, clock, logger, retentionMs } = this.#o;
+    const startedAt = clock.now();
+    try {
+      let since = new Date(this.#watermark - this.#overlapMs);
+      let limit = this.#pageSize;
+      for (;;) {
+        const rows = await sessions.revokedSince(since, limit);
+        if (rows.length > 0) set.add(idsOf(rows), clock.now() + retentionMs);
+        if (rows.length < limit) break;
+        // A full page: continue from the last time seen (inclusive, so rows sharing that instant
+        // are read again rather than skipped). If the whole page shares one instant (revokeAll),
+        // moving on is impossible, so widen the page instead of looping.
+        const last = rows[rows.length - 1]!.revokedAt.getTime();
+        if (last > since.getTime()) since = new Date(last);
+        else if (limit < MAX_PAGE_SIZE) limit = Math.min(limit * 2, MAX_PAGE_SIZE);
+        else {
+          // More than MAX_PAGE_SIZE sessions revoked in one millisecond: the store cannot page
+          // within an instant. Step past it, loudly; those tokens still expire within TOKEN_TTL.
+          logger.error({ event: 'revocation_page_overflow', count: rows.length }, 'revocations skipped');
+          since = new Date(last + 1);
+        }
+      }
+      this.#watermark = startedAt;
+      if (this.#failing) {
+        this.#failing = false;
+        logger.info({ event: 'revocation_poll_recovered' }, 'revocation polling recovered');
+      }
+    } catch (err) {
+      if (!this.#failing) {
+        this.#failing = true;
+        logger.warn(
+          { event: 'revocation_poll_failed', err },
+          'revocation polling failed; retrying every interval (revocations already known still apply)',
+        );
+      }
+    } finally {
+      set.prune();
+    }
+  }
+}
+
+function idsOf(rows: readonly { readonly id: string }[]): string[] {
+  const ids = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) ids[i] = rows[i]!.id;
+  return ids;
+}

@@ -1,0 +1,209 @@
+/**
+ * Session tokens: HS256 JWTs signed by Gatehouse (DESIGN.md "Sessions: fast and revocable").
+ *
+ * jose signs (issuance is rare). Verification is the hot path of every authenticated request,
+ * and jose's `jwtVerify` costs ~40 µs of CPU per token against ~8 µs for `node:crypto`, so
+ * `verify` is a small, strict verifier on `node:crypto`, cross-checked against jose in
+ * test/unit/session/token-crosscheck.test.ts. It accepts only what Gatehouse itself issues:
+ *
+ * - the protected header must equal, byte for byte, the one Gatehouse writes for a configured
+ *   key, so `alg` is pinned to HS256 and `none`, `crit`, `jku`, `jwk`, `x5u`, `b64` and other
+ *   algorithms can never reach the signature check (RFC 8725 §3.1, §2.1);
+ * - the signature is compared in constant time (SECURITY.md 40) and must be the canonical
+ *   base64url form of 32 bytes, so a token has exactly one accepted spelling;
+ * - the claims are type-checked strictly (RFC 8725 §3.11: "validate all claims").
+ *
+ * Key rotation: `JWT_SECRET_KEY` is a list; the first key signs, every key verifies. Each key
+ * is told apart by its `kid` (first 8 characters of base64url(SHA-256(key)) — public, and it
+ * reveals nothing useful about a high-entropy key).
+ */
+import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { type Clock, type SessionClaims, systemClock } from './types.js';
+
+/** Longer tokens are rejected before any work (ours are ~300 bytes; cookies must stay < 4 KB). */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** Tolerated clock difference between instances for `iat` (SECURITY.md 15). */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/** Why a token was refused; a short machine word for logs and metrics, never shown to clients. */
+export type InvalidTokenReason =
+  | 'malformed'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'bad_payload'
+  | 'bad_claims'
+  | 'not_yet_valid';
+
+/**
+ * The verifier's answer. Shaped so it is assignable to `TokenCheck` without copying:
+ * `expired` is a genuine token whose time is up (a renewal candidate).
+ */
+export type TokenVerification =
+  | { readonly ok: true; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: 'expired'; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly detail: InvalidTokenReason };
+
+interface VerifyKey {
+  readonly kid: string;
+  readonly keyObject: KeyObject;
+}
+
+interface SignKey {
+  readonly kid: string;
+  readonly secret: Uint8Array;
+  readonly headerSegment: string;
+}
+
+/** header.payload.signature, base64url only, the signature exactly 43 characters (32 bytes). */
+const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
+
+/**
+ * 32 bytes take 43 base64url characters, the last carrying 4 data bits and 2 padding bits.
+ * Decoders ignore those padding bits, so 4 spellings of one signature would decode alike; only
+ * the canonical one (padding bits zero: alphabet index divisible by 4) is accepted.
+ */
+const CANONICAL_LAST_CHAR = new Uint8Array(128);
+for (const c of 'AEIMQUYcgkosw048') CANONICAL_LAST_CHAR[c.charCodeAt(0)] = 1;
+
+/** The same strict decoding jose applies to claims (invalid UTF-8 is an error, not U+FFFD). */
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+const invalid = (detail: InvalidTokenReason): TokenVerification =>
+  Object.freeze({ ok: false, reason: 'invalid', detail }) as TokenVerification;
+
+// Pre-built answers: refusing hostile input allocates nothing.
+const MALFORMED = invalid('malformed');
+const UNKNOWN_KEY = invalid('unknown_key');
+const BAD_SIGNATURE = invalid('bad_signature');
+const BAD_PAYLOAD = invalid('bad_payload');
+const BAD_CLAIMS = invalid('bad_claims');
+const NOT_YET_VALID = invalid('not_yet_valid');
+
+export function keyId(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 8);
+}
+
+function headerSegmentFor(kid: string): string {
+  // The exact bytes jose writes for this protected header (JSON.stringify, insertion order).
+  return Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid }), 'utf8').toString('base64url');
+}
+
+const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isSeconds = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+export class TokenCodec {
+  /** kids of the configured keys, signing key first. */
+  readonly kids: readonly string[];
+  readonly #clock: Clock;
+  readonly #signer: SignKey;
+  /** Exact header segment → key: selecting the key is one Map lookup. */
+  readonly #byHeader: ReadonlyMap<string, VerifyKey>;
+
+  constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock) {
+    if (!Array.isArray(jwtSecretKeys) || jwtSecretKeys.length === 0) {
+      throw new TypeError('TokenCodec needs at least one JWT secret key');
+    }
+    const byHeader = new Map<string, VerifyKey>();
+    const secretByKid = new Map<string, string>();
+    let signer: SignKey | undefined;
+    for (const secret of jwtSecretKeys) {
+      if (typeof secret !== 'string' || secret.length === 0) {
+        throw new TypeError('JWT secret keys must be non-empty strings');
+      }
+      const kid = keyId(secret);
+      const seen = secretByKid.get(kid);
+      if (seen !== undefined) {
+        if (seen === secret) continue; // the same key listed twice
+        throw new TypeError('Two JWT secret keys share a key id; generate a new key');
+      }
+      secretByKid.set(kid, secret);
+      const bytes = Buffer.from(secret, 'utf8');
+      const headerSegment = headerSegmentFor(kid);
+      byHeader.set(headerSegment, { kid, keyObject: createSecretKey(bytes) });
+      signer ??= { kid, secret: new Uint8Array(bytes), headerSegment };
+    }
+    this.#clock = clock;
+    this.#signer = signer!;
+    this.#byHeader = byHeader;
+    this.kids = Object.freeze([...secretByKid.keys()]);
+  }
+
+  /** kid of the key that signs new tokens. */
+  get signingKid(): string {
+    return this.#signer.kid;
+  }
+
+  /** Signs a session token with the first key. `iat`/`exp` are the caller's (seconds). */
+  async sign(claims: SessionClaims): Promise<string> {
+    const { sub, sid, email, name, iat, exp } = claims;
+    if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) {
+      throw new TypeError('sub, sid and email must be non-empty strings');
+    }
+    if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
+    if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
+      throw new TypeError('iat and exp must be whole seconds with exp > iat');
+    }
+    const payload: Record<string, string> = { sid, email };
+    if (name !== undefined) payload.name = name;
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.#signer.kid })
+      .setSubject(sub)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(this.#signer.secret);
+    // verify() matches headers byte for byte; fail loudly here, not on every request later.
+    if (!token.startsWith(`${this.#signer.headerSegment}.`)) {
+      throw new Error('jose wrote an unexpected JWT header; the session verifier would refuse it');
+    }
+    return token;
+  }
+
+  /** The hot-path check. Synchronous; never throws, whatever `token` is. */
+  verify(token: string): TokenVerification {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !SHAPE.test(token)) return MALFORMED;
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
+
+    const key = this.#byHeader.get(token.slice(0, dot1));
+    if (key === undefined) return UNKNOWN_KEY;
+
+    const signature = token.slice(dot2 + 1);
+    if (CANONICAL_LAST_CHAR[signature.charCodeAt(42)] !== 1) return BAD_SIGNATURE;
+    const given = Buffer.from(signature, 'base64url');
+    const expected = createHmac('sha256', key.keyObject).update(token.slice(0, dot2)).digest();
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return BAD_SIGNATURE;
+
+    // Below here the payload is authentic: it was signed by one of our keys.
+    const payloadSegment = token.slice(dot1 + 1, dot2);
+    if (payloadSegment.length % 4 === 1) return BAD_PAYLOAD; // not decodable base64
+    let payload: unknown;
+    try {
+      payload = JSON.parse(utf8Strict.decode(Buffer.from(payloadSegment, 'base64url')));
+    } catch {
+      return BAD_PAYLOAD;
+    }
+    return this.#checkClaims(payload);
+  }
+
+  #checkClaims(payload: unknown): TokenVerification {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return BAD_PAYLOAD;
+    const { sub, sid, email, name, iat, exp, nbf } = payload as Record<string, unknown>;
+    if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) return BAD_CLAIMS;
+    if (name !== undefined && typeof name !== 'string') return BAD_CLAIMS;
+    if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) return BAD_CLAIMS;
+    if (nbf !== undefined && typeof nbf !== 'number') return BAD_CLAIMS;
+
+    const nowSeconds = Math.floor(this.#clock.now() / 1000);
+    if (iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
+    // We never write nbf; honoured if present (RFC 7519 §4.1.5), without tolerance, as jose does.
+    if (nbf !== undefined && nbf > nowSeconds) return NOT_YET_VALID;
+
+    // A fresh object: callers never see unknown claims a future version might add.
+    const claims: SessionClaims =
+      name === undefined ? { sub, sid, email, iat, exp } : { sub, sid, email, name, iat, exp };
+    // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
+    return exp <= nowSeconds ? { ok: false, reason: 'expired', claims } : { ok: true, claims };
+  }
+}

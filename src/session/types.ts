@@ -1,0 +1,60 @@
+/**
+ * Session tokens and the session manager: the contract between session/ and http/.
+ */
+import type { Session, User } from '../store/types.js';
+
+/** Milliseconds since the epoch; injected so tests can move time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The claims of a Gatehouse session token (a JWT signed by Gatehouse). */
+export interface SessionClaims {
+  /** user id */
+  readonly sub: string;
+  /** session id */
+  readonly sid: string;
+  readonly email: string;
+  readonly name?: string;
+  /** seconds */
+  readonly iat: number;
+  /** seconds */
+  readonly exp: number;
+}
+
+/**
+ * The result of the hot-path check (synchronous: signature, expiry, in-memory revocation).
+ * `expired` means a genuine token whose time is up: a renewal candidate.
+ */
+export type TokenCheck =
+  | { readonly ok: true; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: 'expired'; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: 'revoked'; readonly claims: SessionClaims }
+  | { readonly ok: false; readonly reason: 'invalid' };
+
+export interface IssuedToken {
+  readonly token: string;
+  /** When the token expires (ms). */
+  readonly expiresAt: number;
+}
+
+export interface RequestMeta {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface Renewed {
+  readonly token: IssuedToken;
+  readonly claims: SessionClaims;
+  readonly user: User;
+  readonly session: Session;
+}
+
+/** How revocations reach other instances (database polling always; Redis when configured). */
+export interface RevocationBus {
+  publish(sessionIds: readonly string[]): Promise<void>;
+  subscribe(onRevoked: (sessionIds: readonly string[]) => void): Promise<void>;
+  close(): Promise<void>;
+}
