@@ -1,0 +1,141 @@
+/**
+ * Full ID-token verification (OpenID Connect Core §3.1.3.7, RFC 8725, SECURITY C11–C15).
+ *
+ * openid-client v6 checks the claims of a token-endpoint ID token but, by design, not its signature
+ * (TLS authenticates the token endpoint). We verify the signature anyway, ourselves, with jose
+ * rather than `enableNonRepudiationChecks`, because openid-client's JWKS cache only refetches an
+ * unknown `kid` after 60 s (a key rotation would fail sign-ins until then: SECURITY C14), and
+ * because we add checks it does not make: `iat` age, header parameters that point at keys,
+ * algorithm pinning that never admits HS* or `none`, and `azp` whenever it is present.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { GatehouseError } from '../errors.js';
+import { providerFailure } from './provider-errors.js';
+
+/** Only public-key algorithms: an HS* token could be "signed" with the client secret or the public key. */
+const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+
+/**
+ * Header parameters that name or carry a key (or demand extensions we do not implement). Honouring
+ * any of them lets the token choose its own verification key; we refuse them without fetching
+ * anything (SECURITY C12).
+ */
+const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
+
+/** An ID token is used within seconds of issue; older ones are refused ("a few minutes": SECURITY C12). */
+export const MAX_ID_TOKEN_AGE_SECONDS = 300;
+
+export const GOOGLE_ISSUER = 'https://accounts.google.com';
+/**
+ * Google documents both forms; the scheme-less one is accepted for Google only (SECURITY C12).
+ * Note: on the code flow openid-client's own claim check runs first and compares `iss` exactly, so
+ * a legacy-form token from the token endpoint is still refused there (Google's token endpoint
+ * issues the https form); this allowance matters only to this verifier's own decision.
+ */
+const GOOGLE_LEGACY_ISSUER = 'accounts.google.com';
+
+export interface IdTokenExpectations {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly nonce: string;
+  /** The provider's `id_token_signing_alg_values_supported`, if advertised. */
+  readonly advertisedAlgorithms: readonly string[] | undefined;
+  readonly clockSkewSeconds: number;
+  /** ms since the epoch */
+  readonly now: number;
+}
+
+export interface VerifiedIdTokenClaims extends JWTPayload {
+  readonly sub: string;
+  readonly iss: string;
+}
+
+function rejected(check: string, cause?: unknown): GatehouseError {
+  return new GatehouseError('login_failed', 'The identity token could not be verified.', {
+    reason: check === 'nonce' ? 'nonce_mismatch' : 'id_token_invalid',
+    cause: cause ?? new Error(`id_token check failed: ${check}`),
+  });
+}
+
+/** The algorithms we accept: advertised by the provider (RS256 when silent, per Discovery §3) ∩ asymmetric. */
+export function allowedAlgorithms(advertised: readonly string[] | undefined): string[] {
+  return (advertised ?? ['RS256']).filter((alg) => ASYMMETRIC_ALGS.has(alg));
+}
+
+export async function verifyIdToken(
+  token: string,
+  keys: JWTVerifyGetKey,
+  expect: IdTokenExpectations,
+): Promise<VerifiedIdTokenClaims> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (err) {
+    throw rejected('header', err);
+  }
+  for (const name of FORBIDDEN_HEADERS) {
+    if (Object.hasOwn(header, name)) throw rejected(`header ${name}`);
+  }
+  const algorithms = allowedAlgorithms(expect.advertisedAlgorithms);
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw rejected('alg');
+
+  const issuers = expect.issuer === GOOGLE_ISSUER ? [GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER] : [expect.issuer];
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys, {
+      algorithms,
+      issuer: issuers,
+      audience: expect.clientId,
+      clockTolerance: expect.clockSkewSeconds,
+      maxTokenAge: MAX_ID_TOKEN_AGE_SECONDS,
+      currentDate: new Date(expect.now),
+      requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+    }));
+  } catch (err) {
+    throw classifyJoseFailure(err);
+  }
+
+  if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
+    throw rejected('sub');
+  }
+  // Core §3.1.3.7 (4)(5): several audiences need an azp naming us; a present azp must name us.
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (audiences.length > 1 && payload.azp === undefined) throw rejected('azp missing');
+  if (payload.azp !== undefined && payload.azp !== expect.clientId) throw rejected('azp');
+  if (typeof payload.nonce !== 'string' || !constantTimeEqual(payload.nonce, expect.nonce)) {
+    throw rejected('nonce');
+  }
+  return payload as VerifiedIdTokenClaims;
+}
+
+/** Key-fetch trouble is the provider's failure (502/504); anything else is a bad token. */
+function classifyJoseFailure(err: unknown): GatehouseError {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC' || code === 'ERR_JWKS_INVALID') {
+    return providerFailure(err, 'jwks');
+  }
+  if (typeof code !== 'string') {
+    // fetch() network failure (TypeError) while loading the JWKS.
+    return providerFailure(err, 'jwks');
+  }
+  return rejected('jose', err);
+}
+
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
