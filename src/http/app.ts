@@ -1,0 +1,204 @@
+/**
+ * buildApp: registers plugins and routes on a Fastify instance; never listens (that is main's
+ * job), so tests can use `app.inject` or a real port without side effects.
+ */
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { EchoResponder, type Responder } from '../chat/responder.js';
+import type { Config } from '../config/types.js';
+import type { DevIdp } from '../dev-idp/index.js';
+import type { Logger } from '../logger.js';
+import type { OidcClient } from '../oidc/client.js';
+import type { SessionManager } from '../session/manager.js';
+import type { Store } from '../store/types.js';
+import authPlugin from './auth.js';
+import csrfPlugin from './csrf.js';
+import errorsPlugin from './errors.js';
+import { problemSchema } from './problem.js';
+import { accountRoutes } from './routes/account.js';
+import { authRoutes } from './routes/auth.js';
+import { chatRoutes } from './routes/chat.js';
+import { devIdpRoutes } from './routes/dev-idp.js';
+import { type Dependency, healthRoutes } from './routes/health.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly sessions: SessionManager;
+  readonly oidc: OidcClient;
+  readonly devIdp?: DevIdp | undefined;
+  readonly responder?: Responder;
+  readonly now?: () => number;
+  /** Extra readiness reports (Redis…). */
+  readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
+}
+
+const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+
+/** Headers and cookies beyond these sizes are refused by Node itself with 431/400. */
+export const LIMITS = { bodyBytes: 64 * 1024, headerBytes: 16 * 1024 } as const;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, store, sessions, oidc } = deps;
+  const now = deps.now ?? Date.now;
+
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Fastify's two lines per request are replaced by one (the onResponse hook below).
+    logController: new LogController({ disableRequestLogging: true }),
+    // SECURITY.md H.34: X-Forwarded-* are believed only from these addresses.
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    bodyLimit: LIMITS.bodyBytes,
+    routerOptions: { maxParamLength: 200 },
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  // One line per request, with what an operator needs and nothing secret.
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+    done();
+  });
+
+  await app.register(errorsPlugin);
+  app.addSchema(problemSchema);
+  await app.register(cookie, { hook: false });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'", ...config.trustedOrigins],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        upgradeInsecureRequests: config.cookie.secure ? [] : null,
+      },
+    },
+    // The demo page shows the provider's picture (Google serves it cross-origin).
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: config.cookie.secure ? { maxAge: 15552000, includeSubDomains: false } : false,
+  });
+  await app.register(cors, {
+    // SECURITY.md G.32: exact origins only, never `*` with credentials; Vary: Origin always.
+    origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
+    credentials: true,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['content-type', 'authorization'],
+    exposedHeaders: ['x-request-id', 'x-session-token', 'retry-after'],
+    maxAge: 600,
+  });
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) => {
+      const err = Object.assign(new Error('Too many requests'), {
+        statusCode: 429,
+        retryAfter: context.after,
+      });
+      return err;
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse',
+        version: '0.1.0',
+        description:
+          'Sign in with Google in front of an HTTP API. Errors are RFC 9457 problem details with a stable `code`.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: config.cookie.name },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+
+  await app.register(authPlugin, { config, sessions });
+  await app.register(csrfPlugin, { config });
+
+  const authLimit = {
+    max: config.rateLimit.auth.max,
+    timeWindow: config.rateLimit.auth.windowSeconds * 1000,
+  };
+  await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit });
+  await app.register(accountRoutes, { config, store, sessions, now });
+  await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
+  await app.register(healthRoutes, {
+    store,
+    oidc,
+    now,
+    ...(deps.readinessExtra ? { extra: deps.readinessExtra } : {}),
+  });
+  if (deps.devIdp) {
+    await app.register(devIdpRoutes, {
+      devIdp: deps.devIdp,
+      mountPath: new URL(deps.devIdp.issuer).pathname.replace(/\/$/, ''),
+    });
+  }
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/logout', { schema: { hide: true } }, async (_request, reply) => {
+    // SECURITY.md F.30: sign-out is POST only; a GET (an image tag, a prefetch) changes nothing.
+    reply.header('allow', 'POST');
+    return reply.code(405).type('application/problem+json').send({
+      type: 'https://gatehouse.dev/errors#method-not-allowed',
+      title: 'Method not allowed',
+      status: 405,
+      detail: 'Sign out with POST /logout.',
+      code: 'method_not_allowed',
+    });
+  });
+
+  await app.register(fastifyStatic, {
+    root: WEB_ROOT,
+    prefix: '/',
+    index: ['index.html'],
+    wildcard: false,
+    cacheControl: true,
+    maxAge: 60_000,
+  });
+  app.get('/config.json', { schema: { hide: true } }, async () => ({
+    dev_provider: config.oidc.devProvider,
+    cookie_name: config.cookie.name,
+  }));
+
+  return app;
+}

@@ -1,0 +1,219 @@
+/**
+ * Authentication: who is calling, on every request that asks. The hot path is synchronous —
+ * signature, expiry and the in-memory revocation set (DESIGN.md "Sessions: fast and
+ * revocable"); the database is read only when a genuine token has expired and must be renewed.
+ *
+ * Routes protect themselves with `preHandler: app.requireUser`, which is also how users of
+ * Gatehouse protect their own routes; `request.user` is then set.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/types.js';
+import { GatehouseError } from '../errors.js';
+import { clearSessionCookie, readBearer, sessionCookie } from '../session/cookie.js';
+import type { SessionManager } from '../session/manager.js';
+import type { RequestMeta, SessionClaims } from '../session/types.js';
+import { readCookie } from './cookies.js';
+import { sendProblem } from './problem.js';
+
+export interface AuthUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly sessionId: string;
+  /** How the token arrived: the cookie, or an `Authorization: Bearer` header. */
+  readonly via: 'cookie' | 'bearer';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in user, set by `requireUser` (or `authenticate`); null otherwise. */
+    user: AuthUser | null;
+  }
+  interface FastifyInstance {
+    /** preHandler that answers 401 (problem+json, never a redirect) unless a valid session is presented. */
+    requireUser: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+    /** Resolves the caller if any; null when no credentials were presented; throws on bad ones. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<AuthUser | null>;
+  }
+}
+
+export interface AuthPluginOptions {
+  readonly config: Config;
+  readonly sessions: SessionManager;
+}
+
+type Presented =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'token'; readonly token: string; readonly via: 'cookie' | 'bearer' }
+  | { readonly kind: 'error'; readonly error: GatehouseError; readonly clearCookie: boolean };
+
+const NONE: Presented = { kind: 'none' };
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
+}
+
+function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
+  return { id: claims.sub, email: claims.email, name: claims.name ?? null, sessionId: claims.sid, via };
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
+  const { config, sessions } = options;
+  const cookieName = config.cookie.name;
+  const cleared = clearSessionCookie(config);
+
+  app.decorateRequest('user', null);
+
+  /** What credentials the request carries; a cookie and a bearer for different users is refused. */
+  function presented(request: FastifyRequest): Presented {
+    const bearer = readBearer(request.headers.authorization);
+    const cookie = readCookie(request.headers.cookie, cookieName);
+    if (bearer === 'malformed') {
+      return {
+        kind: 'error',
+        error: new GatehouseError('invalid_token', 'The Authorization header is malformed.'),
+        clearCookie: false,
+      };
+    }
+    if (cookie.kind === 'duplicate') {
+      return {
+        kind: 'error',
+        error: new GatehouseError('invalid_token', 'The session cookie was sent more than once.'),
+        clearCookie: true,
+      };
+    }
+    if (bearer !== undefined) {
+      if (cookie.kind === 'one' && cookie.value !== bearer) {
+        // SECURITY.md G.33: a cookie for user A with a bearer for user B is a confused request.
+        const a = sessions.check(cookie.value);
+        const b = sessions.check(bearer);
+        const subA = 'claims' in a ? a.claims.sub : undefined;
+        const subB = 'claims' in b ? b.claims.sub : undefined;
+        if (subA !== undefined && subB !== undefined && subA !== subB) {
+          return {
+            kind: 'error',
+            error: new GatehouseError(
+              'conflicting_credentials',
+              'The cookie and the bearer token belong to different users.',
+            ),
+            clearCookie: false,
+          };
+        }
+      }
+      return { kind: 'token', token: bearer, via: 'bearer' };
+    }
+    if (cookie.kind === 'one') {
+      if (cookie.value === '') {
+        return {
+          kind: 'error',
+          error: new GatehouseError('invalid_token', 'The session cookie is empty.'),
+          clearCookie: true,
+        };
+      }
+      return { kind: 'token', token: cookie.value, via: 'cookie' };
+    }
+    return NONE;
+  }
+
+  function fail(
+    reply: FastifyReply,
+    error: GatehouseError,
+    clearCookie: boolean,
+    tokenPresented: boolean,
+  ): void {
+    if (clearCookie) reply.setCookie(cleared.name, '', cleared.options);
+    sendProblem(reply, error.code, error.detail, {
+      retryAfterSeconds: error.retryAfterSeconds,
+      ...(tokenPresented && error.status === 401 ? { bearerError: 'invalid_token' as const } : {}),
+    });
+  }
+
+  /** Renewal: the one database read per TOKEN_TTL per client. */
+  async function renew(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    claims: SessionClaims,
+    via: 'cookie' | 'bearer',
+  ): Promise<AuthUser> {
+    const renewed = await sessions.renew(claims, requestMeta(request));
+    if (via === 'cookie') {
+      const cookie = sessionCookie(config, renewed.token, renewed.session.expiresAt);
+      reply.setCookie(cookie.name, cookie.value, cookie.options);
+    } else {
+      // Bearer clients pick the fresh token up from this header (documented in the API reference).
+      reply.header('x-session-token', renewed.token.token);
+    }
+    return toUser(renewed.claims, via);
+  }
+
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<AuthUser | null> {
+    const p = presented(request);
+    if (p.kind === 'none') return null;
+    if (p.kind === 'error') throw p.error;
+    const check = sessions.check(p.token);
+    if (check.ok) {
+      request.user = toUser(check.claims, p.via);
+      return request.user;
+    }
+    if (check.reason === 'expired') {
+      request.user = await renew(request, reply, check.claims, p.via);
+      return request.user;
+    }
+    if (check.reason === 'revoked')
+      throw new GatehouseError('session_revoked', 'This session has been signed out.');
+    throw new GatehouseError('invalid_token', 'The session token is not valid.');
+  }
+
+  // Callback style on purpose: the common case (a valid token) completes synchronously with no
+  // promise allocated; only renewal goes async.
+  function requireUser(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const p = presented(request);
+    if (p.kind === 'none') {
+      sendProblem(
+        reply,
+        'not_authenticated',
+        'Sign in first: no session cookie or bearer token was presented.',
+      );
+      return;
+    }
+    if (p.kind === 'error') {
+      fail(reply, p.error, p.clearCookie, true);
+      return;
+    }
+    const check = sessions.check(p.token);
+    if (check.ok) {
+      request.user = toUser(check.claims, p.via);
+      done();
+      return;
+    }
+    const clear = p.via === 'cookie';
+    if (check.reason === 'expired') {
+      renew(request, reply, check.claims, p.via).then(
+        (user) => {
+          request.user = user;
+          done();
+        },
+        (err: unknown) => {
+          if (err instanceof GatehouseError) {
+            fail(reply, err, clear && err.status === 401, true);
+            return;
+          }
+          done(err as Error);
+        },
+      );
+      return;
+    }
+    if (check.reason === 'revoked') {
+      fail(reply, new GatehouseError('session_revoked', 'This session has been signed out.'), clear, true);
+      return;
+    }
+    fail(reply, new GatehouseError('invalid_token', 'The session token is not valid.'), clear, true);
+  }
+
+  app.decorate('authenticate', authenticate);
+  app.decorate('requireUser', requireUser);
+}
+
+export default fp(authPlugin, { fastify: '5.x', name: 'gatehouse-auth', dependencies: ['@fastify/cookie'] });
