@@ -1,0 +1,39 @@
+/** The Kysely dialect for a configured database: SQLite, MySQL/MariaDB or PostgreSQL. */
+import type { Dialect } from 'kysely';
+import type { Config } from '../config/types.js';
+import { createMysqlDialect } from './dialects/mysql.js';
+import { createPostgresDialect } from './dialects/postgres.js';
+import { createSqliteDialect } from './dialects/sqlite.js';
+
+export interface DialectLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+}
+
+export function createDialect(db: Config['database'], logger?: DialectLogger): Dialect {
+  const queryTimeoutMs = Math.max(1, db.queryTimeoutSeconds) * 1000;
+  const poolSize = Math.max(1, Math.floor(db.poolSize));
+  const onPoolError = (err: unknown): void => {
+    const code = (err as { code?: unknown } | null)?.code;
+    logger?.warn(
+      { database: db.redactedUrl, code: typeof code === 'string' ? code : undefined },
+      'database connection lost while idle; the pool will reconnect',
+    );
+  };
+  switch (db.kind) {
+    case 'sqlite':
+      return createSqliteDialect(db.sqlitePath ?? sqlitePathFromUrl(db.url), queryTimeoutMs);
+    case 'mysql':
+      return createMysqlDialect({ url: db.url, poolSize, queryTimeoutMs, onPoolError });
+    case 'postgres':
+      return createPostgresDialect({ url: db.url, poolSize, queryTimeoutMs, onPoolError });
+    default:
+      throw new TypeError(`unsupported database kind: ${String((db as { kind: unknown }).kind)}`);
+  }
+}
+
+/** `sqlite:PATH`, `sqlite://PATH` or `sqlite::memory:`. */
+export function sqlitePathFromUrl(url: string): string {
+  const path = url.replace(/^sqlite:(\/\/)?/, '');
+  return path === '' ? ':memory:' : path;
+}

@@ -1,0 +1,183 @@
+/**
+ * The `sessions` table. A session is live while it is not revoked and neither its absolute nor
+ * its idle expiry has passed.
+ */
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { displayText } from '../codec.js';
+import type { Database, DbTime } from '../schema.js';
+import { LIMITS } from '../schema.js';
+import type { Store } from '../types.js';
+import type { RepositoryContext } from './context.js';
+import { pageSize, toSession, toUser } from './rows.js';
+
+/** MySQL has no UPDATE … RETURNING: revoke the locked ids in chunks of this size. */
+const ID_CHUNK = 500;
+
+function live(at: DbTime) {
+  return (eb: ExpressionBuilder<Database, 'sessions'>) =>
+    eb.and([
+      eb('sessions.revoked_at', 'is', null),
+      eb('sessions.expires_at', '>', at),
+      eb('sessions.idle_expires_at', '>', at),
+    ]);
+}
+
+export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
+  const { db, codec, kind } = ctx;
+
+  /** Revokes the live sessions matching `userId` (all users when undefined); returns their ids. */
+  const revokeLive = async (userId: string | undefined, at: Date, reason: string): Promise<string[]> => {
+    const when = codec.time(at);
+    const values = { revoked_at: when, revoked_reason: displayText(reason, LIMITS.reason) };
+    if (kind !== 'mysql') {
+      // One atomic statement: exactly the rows this call changed.
+      let query = db.updateTable('sessions').set(values).where(live(when));
+      if (userId !== undefined) query = query.where('user_id', '=', userId);
+      const rows = await query.returning('id').execute();
+      return rows.map((row) => row.id);
+    }
+    return db.transaction().execute(async (trx: Kysely<Database>) => {
+      let select = trx.selectFrom('sessions').select('id').where(live(when));
+      if (userId !== undefined) select = select.where('user_id', '=', userId);
+      const ids = (await select.forUpdate().execute()).map((row) => row.id);
+      for (let i = 0; i < ids.length; i += ID_CHUNK) {
+        await trx
+          .updateTable('sessions')
+          .set(values)
+          .where('id', 'in', ids.slice(i, i + ID_CHUNK))
+          .execute();
+      }
+      return ids;
+    });
+  };
+
+  return {
+    async findById(id) {
+      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toSession(row, codec) : undefined;
+    },
+
+    async findWithUser(id) {
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .selectAll('users')
+        .select([
+          'sessions.id as s_id',
+          'sessions.user_id as s_user_id',
+          'sessions.created_at as s_created_at',
+          'sessions.expires_at as s_expires_at',
+          'sessions.idle_expires_at as s_idle_expires_at',
+          'sessions.last_seen_at as s_last_seen_at',
+          'sessions.revoked_at as s_revoked_at',
+          'sessions.revoked_reason as s_revoked_reason',
+          'sessions.ip as s_ip',
+          'sessions.user_agent as s_user_agent',
+        ])
+        .where('sessions.id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const session = toSession(
+        {
+          id: row.s_id,
+          user_id: row.s_user_id,
+          created_at: row.s_created_at,
+          expires_at: row.s_expires_at,
+          idle_expires_at: row.s_idle_expires_at,
+          last_seen_at: row.s_last_seen_at,
+          revoked_at: row.s_revoked_at,
+          revoked_reason: row.s_revoked_reason,
+          ip: row.s_ip,
+          user_agent: row.s_user_agent,
+        },
+        codec,
+      );
+      return { session, user: toUser(row, codec) };
+    },
+
+    async listForUser(userId, options = {}) {
+      let query = db.selectFrom('sessions').selectAll().where('user_id', '=', userId);
+      if (!options.includeInactive) query = query.where(live(codec.time(options.now ?? new Date())));
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
+      return rows.map((row) => toSession(row, codec));
+    },
+
+    async list(options = {}) {
+      let query = db.selectFrom('sessions').selectAll();
+      if (options.activeAt) query = query.where(live(codec.time(options.activeAt)));
+      const rows = await query
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(pageSize(options.limit, 100, 10_000))
+        .execute();
+      return rows.map((row) => toSession(row, codec));
+    },
+
+    async touch(id, userId, lastSeenAt, idleExpiresAt) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('sessions')
+          .set({ last_seen_at: codec.time(lastSeenAt), idle_expires_at: codec.time(idleExpiresAt) })
+          .where('id', '=', id)
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .execute();
+        await trx
+          .updateTable('users')
+          .set({ last_accessed: codec.time(lastSeenAt) })
+          .where('id', '=', userId)
+          .execute();
+      });
+    },
+
+    async revoke(id, at, reason) {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: codec.time(at), revoked_reason: displayText(reason, LIMITS.reason) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    revokeAllForUser: (userId, at, reason) => revokeLive(userId, at, reason),
+
+    revokeAll: (at, reason) => revokeLive(undefined, at, reason),
+
+    async revokedSince(since, limit) {
+      const rows = await db
+        .selectFrom('sessions')
+        .select(['id', 'revoked_at'])
+        .where('revoked_at', '>=', codec.time(since))
+        .orderBy('revoked_at')
+        .orderBy('id')
+        .limit(pageSize(limit, 1000, 100_000))
+        .execute();
+      return rows.map((row) => ({ id: row.id, revokedAt: codec.readTime(row.revoked_at) }));
+    },
+
+    async countActive(now) {
+      const row = await db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where(live(codec.time(now)))
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    async purgeExpired(before) {
+      const when = codec.time(before);
+      const sessions = await db
+        .deleteFrom('sessions')
+        .where((eb) =>
+          eb.or([eb('expires_at', '<', when), eb('idle_expires_at', '<', when), eb('revoked_at', '<', when)]),
+        )
+        .executeTakeFirst();
+      const transactions = await db
+        .deleteFrom('used_transactions')
+        .where('expires_at', '<', when)
+        .executeTakeFirst();
+      return Number(sessions.numDeletedRows) + Number(transactions.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Kysely table types. Timestamps are `Date` on MySQL (DATETIME(3), UTC) and PostgreSQL
+ * (timestamptz(3)), ISO-8601 text (`YYYY-MM-DDTHH:MM:SS.sssZ`, sorts as it compares) on SQLite;
+ * repositories convert through `codec.ts`, so the Store API only ever speaks `Date`.
+ * Booleans are 0/1 on SQLite and MySQL, `boolean` on PostgreSQL; bigint ids come back as
+ * strings from node-postgres. Queries written directly against `store.db` must respect this.
+ */
+import type { Generated } from 'kysely';
+
+export type DbTime = Date | string;
+export type DbBool = boolean | number;
+/** An auto-increment id: read as number (SQLite, MySQL) or string (PostgreSQL int8). */
+export type DbSerial = Generated<number | string>;
+
+export interface UsersTable {
+  id: string;
+  issuer: string;
+  subject: string;
+  email: string;
+  email_verified: DbBool;
+  name: string | null;
+  picture: string | null;
+  hosted_domain: string | null;
+  first_logged_in: DbTime;
+  last_login: DbTime;
+  last_accessed: DbTime | null;
+  disabled_at: DbTime | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: DbTime;
+  expires_at: DbTime;
+  idle_expires_at: DbTime;
+  last_seen_at: DbTime;
+  revoked_at: DbTime | null;
+  revoked_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AuthEventsTable {
+  id: DbSerial;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: DbTime;
+}
+
+export interface ChatMessagesTable {
+  id: DbSerial;
+  user_id: string;
+  role: string;
+  content: string;
+  created_at: DbTime;
+}
+
+export interface UsedTransactionsTable {
+  id: string;
+  expires_at: DbTime;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  auth_events: AuthEventsTable;
+  chat_messages: ChatMessagesTable;
+  used_transactions: UsedTransactionsTable;
+}
+
+/** Column limits shared by the migrations and the repositories (characters). */
+export const LIMITS = {
+  issuer: 255,
+  subject: 255,
+  email: 320,
+  hostedDomain: 255,
+  sessionId: 32,
+  transactionId: 64,
+  ip: 64,
+  userAgent: 512,
+  reason: 128,
+  /** Display name: truncated beyond this (a hostile claim must not bloat every row). */
+  name: 4096,
+  /** Picture URL: dropped beyond this (a truncated URL is a broken one). */
+  picture: 8192,
+} as const;

@@ -1,0 +1,176 @@
+/**
+ * The store contract: what the rest of Gatehouse may ask of the database. One implementation
+ * (Kysely) behind it, for SQLite, MySQL/MariaDB and PostgreSQL; one contract test suite for all.
+ * Times are JS `Date`s in and out (UTC in the database).
+ */
+
+export interface User {
+  readonly id: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string | null;
+  readonly picture: string | null;
+  readonly hostedDomain: string | null;
+  readonly firstLoggedIn: Date;
+  readonly lastLogin: Date;
+  readonly lastAccessed: Date | null;
+  readonly disabledAt: Date | null;
+}
+
+export interface Session {
+  /** Random 128-bit id, base64url (22 characters). */
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly lastSeenAt: Date;
+  readonly revokedAt: Date | null;
+  readonly revokedReason: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export type AuthEventType =
+  | 'sign_in'
+  | 'sign_in_failed'
+  | 'sign_out'
+  | 'session_revoked'
+  | 'sessions_revoked_all'
+  | 'user_disabled'
+  | 'user_enabled';
+
+export interface AuthEvent {
+  readonly id: number;
+  readonly type: AuthEventType;
+  readonly userId: string | null;
+  readonly sessionId: string | null;
+  /** Machine word, e.g. `state_mismatch`, `user_sign_out`, `operator`. */
+  readonly reason: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly createdAt: Date;
+}
+
+export type ChatRole = 'user' | 'assistant';
+
+export interface ChatMessage {
+  readonly id: number;
+  readonly userId: string;
+  readonly role: ChatRole;
+  readonly content: string;
+  readonly createdAt: Date;
+}
+
+/** The profile a verified sign-in brings; written on upsert. */
+export interface UserProfileInput {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string | null;
+  readonly picture: string | null;
+  readonly hostedDomain: string | null;
+}
+
+export interface NewSessionInput {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface NewAuthEvent {
+  readonly type: AuthEventType;
+  readonly userId?: string | null;
+  readonly sessionId?: string | null;
+  readonly reason?: string | null;
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
+  readonly at: Date;
+}
+
+export interface MigrationStep {
+  readonly name: string;
+  readonly status: 'applied' | 'pending' | 'applied_now' | 'failed';
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mysql' | 'postgres';
+
+  /** Applies pending migrations under a lock (safe with several instances starting at once). */
+  migrate(): Promise<readonly MigrationStep[]>;
+  migrationStatus(): Promise<readonly MigrationStep[]>;
+  /** Cheap round trip; rejects when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * The end of a verified sign-in, in one transaction: upsert the user by (issuer, subject) —
+   * never by email — setting last_login (and first_logged_in on insert), then create the session.
+   * Race-safe: concurrent first sign-ins of one subject give one user row. Disabled users get
+   * `{ disabled: true }` and no session.
+   */
+  signIn(
+    profile: UserProfileInput,
+    session: NewSessionInput,
+  ): Promise<{ readonly user: User; readonly session: Session } | { readonly disabled: true; readonly user: User }>;
+
+  /**
+   * Marks a login transaction id as used. True the first time for an id, false afterwards —
+   * also under concurrent calls across instances (a unique key, not a read-then-write).
+   */
+  consumeTransaction(id: string, expiresAt: Date): Promise<boolean>;
+
+  users: {
+    findById(id: string): Promise<User | undefined>;
+    findByEmail(email: string): Promise<readonly User[]>;
+    list(options?: { limit?: number; offset?: number }): Promise<readonly User[]>;
+    /** Sets or clears disabled_at; returns the user, or undefined when there is none. */
+    setDisabled(id: string, disabledAt: Date | null): Promise<User | undefined>;
+    count(): Promise<number>;
+  };
+
+  sessions: {
+    findById(id: string): Promise<Session | undefined>;
+    /** The session with its user, for renewal (one indexed query). */
+    findWithUser(id: string): Promise<{ readonly session: Session; readonly user: User } | undefined>;
+    listForUser(userId: string, options?: { includeInactive?: boolean; now?: Date }): Promise<readonly Session[]>;
+    list(options?: { activeAt?: Date; limit?: number }): Promise<readonly Session[]>;
+    /** Renewal: sets last_seen_at and idle_expires_at, and the user's last_accessed. */
+    touch(id: string, userId: string, lastSeenAt: Date, idleExpiresAt: Date): Promise<void>;
+    /** Revokes one session if not revoked yet; true when this call revoked it. */
+    revoke(id: string, at: Date, reason: string): Promise<boolean>;
+    /** Revokes every live session of a user; returns the ids revoked by this call. */
+    revokeAllForUser(userId: string, at: Date, reason: string): Promise<readonly string[]>;
+    /** Revokes every live session; returns the ids. */
+    revokeAll(at: Date, reason: string): Promise<readonly string[]>;
+    /** Sessions revoked at or after `since` (for the revocation poller), oldest first. */
+    revokedSince(since: Date, limit?: number): Promise<readonly { readonly id: string; readonly revokedAt: Date }[]>;
+    countActive(now: Date): Promise<number>;
+    /** Deletes sessions whose absolute or idle expiry (or revocation) is older than `before`, and used transactions past expiry. Returns rows deleted. */
+    purgeExpired(before: Date): Promise<number>;
+  };
+
+  events: {
+    record(event: NewAuthEvent): Promise<void>;
+    list(filter?: {
+      userId?: string;
+      type?: AuthEventType;
+      since?: Date;
+      limit?: number;
+    }): Promise<readonly AuthEvent[]>;
+    purgeOlderThan(before: Date): Promise<number>;
+  };
+
+  chat: {
+    append(userId: string, role: ChatRole, content: string, at: Date): Promise<ChatMessage>;
+    /** Newest first, `before` an id cursor (exclusive). Only this user's messages. */
+    list(userId: string, options?: { before?: number; limit?: number }): Promise<readonly ChatMessage[]>;
+    count(userId: string): Promise<number>;
+  };
+}
