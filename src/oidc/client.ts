@@ -22,6 +22,7 @@ import type { Config } from '../config/types.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { type Clock, systemClock } from '../session/types.js';
 import { parseCallbackQuery, safeErrorCode } from './callback-params.js';
+import { legacyGoogleTokens, runCapturing } from './google-legacy.js';
 import { constantTimeEqual, type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
 import { createVerifiedIdentity } from './identity.js';
 import { type OidcLogger, silentLogger } from './logger.js';
@@ -66,11 +67,13 @@ export interface OidcClientOptions {
 const RANDOM_BYTES = 32;
 /** Profile fields are the provider's free text: keep them bounded and free of NUL/controls. */
 const MAX_NAME_LENGTH = 256;
-const MAX_PICTURE_LENGTH = 2048;
+const MAX_PICTURE_LENGTH = 8192;
 const MAX_EMAIL_LENGTH = 320;
 
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const { config, consumeTransaction } = options;
+  // Google serves https picture URLs; only a loopback development provider inlines its avatars.
+  const acceptDataPictures = config.oidc.allowInsecureIssuer;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? randomBytes;
   const logger = options.logger ?? silentLogger;
@@ -213,7 +216,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       subject: claims.sub,
       email,
       name: cleanText(userinfo.name, MAX_NAME_LENGTH) ?? cleanText(claims.name, MAX_NAME_LENGTH),
-      picture: cleanPicture(userinfo.picture) ?? cleanPicture(claims.picture),
+      picture: cleanPicture(userinfo.picture, acceptDataPictures) ?? cleanPicture(claims.picture, acceptDataPictures),
       hostedDomain,
     });
     return { identity, returnTo: tx.returnTo, clearCookie };
@@ -232,14 +235,20 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     if (params.iss !== undefined) clean.set('iss', params.iss);
     callbackUrl.search = clean.toString();
     let tokens: oidc.TokenEndpointResponse;
+    const slot = {};
     try {
-      tokens = await oidc.authorizationCodeGrant(handle.configuration, callbackUrl, {
-        pkceCodeVerifier: tx.verifier,
-        expectedState: tx.state,
-        expectedNonce: tx.nonce,
-        idTokenExpected: true,
-      });
+      tokens = await runCapturing(slot, () =>
+        oidc.authorizationCodeGrant(handle.configuration, callbackUrl, {
+          pkceCodeVerifier: tx.verifier,
+          expectedState: tx.state,
+          expectedNonce: tx.nonce,
+          idTokenExpected: true,
+        }),
+      );
     } catch (err) {
+      // Google's legacy `iss` form: our verifier, which accepts it for Google only, decides.
+      const legacy = legacyGoogleTokens(err, slot, config.oidc.issuer);
+      if (legacy !== undefined) return legacy;
       const failure = classifyGrantFailure(err);
       logger.warn({ err, reason: failure.reason }, 'OIDC code exchange failed');
       throw failure;
@@ -308,8 +317,12 @@ function cleanText(value: unknown, max: number): string | null {
 }
 
 /** A picture must be an https (or loopback-http in development) URL; anything else is dropped. */
-function cleanPicture(value: unknown): string | null {
+/** Raster or SVG images inlined as base64 `data:` URIs (shown through `<img>`, where SVG runs no script). */
+const DATA_IMAGE = /^data:image\/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$/;
+
+function cleanPicture(value: unknown, acceptDataImages: boolean): string | null {
   if (typeof value !== 'string' || value.length > MAX_PICTURE_LENGTH) return null;
+  if (acceptDataImages && DATA_IMAGE.test(value)) return value;
   try {
     const url = new URL(value);
     return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;

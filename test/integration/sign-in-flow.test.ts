@@ -65,7 +65,10 @@ describe('sign-in flow against a provider on another site', () => {
     expect(body.user.user_email).toBe('ada@example.com');
 
     const me = await browser.get(`${gh.url}/me`);
-    expect(((await me.json()) as { name: string }).name).toBe('Ada Lovelace');
+    const profile = (await me.json()) as { name: string; picture: string | null };
+    expect(profile.name).toBe('Ada Lovelace');
+    // The loopback development provider inlines its avatar; only such a provider may.
+    expect(profile.picture).toMatch(/^data:image\/svg\+xml;base64,/);
 
     const logout = await browser.post(`${gh.url}/logout`, '', { headers: { origin: gh.url } });
     expect(logout.status).toBe(204);
