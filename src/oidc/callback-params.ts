@@ -24,6 +24,13 @@ export function parseCallbackQuery(search: string): CallbackParams {
     throw new GatehouseError('bad_request', 'The callback query is too long.', { reason: 'query_too_long' });
   }
   const query = search.startsWith('?') ? search.slice(1) : search;
+  // URLSearchParams decodes `%zz` and lone `%` leniently; a provider never sends them, so they are
+  // an attack or a broken proxy: 400 (SECURITY H35), as are NUL and other control characters.
+  if (!isWellFormedQuery(query)) {
+    throw new GatehouseError('bad_request', 'The callback query is malformed.', {
+      reason: 'malformed_query',
+    });
+  }
   const params = new URLSearchParams(query);
   for (const name of SINGLE_VALUED) {
     if (params.getAll(name).length > 1) {
@@ -46,4 +53,26 @@ export function parseCallbackQuery(search: string): CallbackParams {
  */
 export function safeErrorCode(error: string): string {
   return /^[a-z_]{1,64}$/.test(error) ? error : 'unrecognized';
+}
+
+/**
+ * True when every `%` starts a valid escape, the decoded components are valid UTF-8, and no
+ * decoded component contains a forbidden character: any control character (`'all'`, for the
+ * callback, where a provider never sends one) or only NUL (`'nul'`, elsewhere: a tab in
+ * `return_to` is an open-redirect trick that falls back to FRONTEND_URL rather than an error).
+ */
+export function isWellFormedQuery(query: string, forbid: 'all' | 'nul' = 'all'): boolean {
+  for (const part of query.split('&')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return false;
+    }
+    for (let i = 0; i < decoded.length; i++) {
+      const c = decoded.charCodeAt(i);
+      if (forbid === 'all' ? c <= 0x1f || c === 0x7f : c === 0) return false;
+    }
+  }
+  return true;
 }

@@ -11,6 +11,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { GatehouseError } from '../errors.js';
+import { GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER } from './google-legacy.js';
 import { providerFailure } from './provider-errors.js';
 
 /** Only public-key algorithms: an HS* token could be "signed" with the client secret or the public key. */
@@ -38,14 +39,8 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 /** An ID token is used within seconds of issue; older ones are refused ("a few minutes": SECURITY C12). */
 export const MAX_ID_TOKEN_AGE_SECONDS = 300;
 
-export const GOOGLE_ISSUER = 'https://accounts.google.com';
-/**
- * Google documents both forms; the scheme-less one is accepted for Google only (SECURITY C12).
- * Note: on the code flow openid-client's own claim check runs first and compares `iss` exactly, so
- * a legacy-form token from the token endpoint is still refused there (Google's token endpoint
- * issues the https form); this allowance matters only to this verifier's own decision.
- */
-const GOOGLE_LEGACY_ISSUER = 'accounts.google.com';
+/** Google documents both forms; the scheme-less one is accepted for Google only (google-legacy.ts). */
+export { GOOGLE_ISSUER } from './google-legacy.js';
 
 export interface IdTokenExpectations {
   readonly issuer: string;

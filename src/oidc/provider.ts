@@ -7,6 +7,7 @@ import { createRemoteJWKSet, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/types.js';
 import type { Clock } from '../session/types.js';
+import { captureTokenResponses, GOOGLE_ISSUER } from './google-legacy.js';
 import type { OidcLogger } from './logger.js';
 import { describeFailure, providerFailure } from './provider-errors.js';
 import type { ProviderStatus } from './types.js';
@@ -85,6 +86,9 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
     const metadata = configuration.serverMetadata();
     if (typeof metadata.jwks_uri !== 'string') {
       throw new Error('discovery document has no jwks_uri');
+    }
+    if (issuer === GOOGLE_ISSUER && typeof metadata.token_endpoint === 'string') {
+      captureTokenResponses(configuration, metadata.token_endpoint);
     }
     // Keep the existing resolver (and its cached keys) when the JWKS location did not change.
     const previous = current?.handle;
