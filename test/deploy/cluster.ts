@@ -1,0 +1,220 @@
+/**
+ * A deployment on loopback for the deploy tests: N Gatehouse instances on one database, a
+ * development OpenID provider, a tiny upstream app for forward-auth, and real nginx running the
+ * rendered deploy/nginx/gatehouse.conf with a self-signed certificate.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserAgent, createBrowser } from '../helpers/browser.js';
+import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
+import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
+import { type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
+import { createCertificate, type TestCertificate } from '../helpers/tls.js';
+
+export const GATEHOUSE_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'gatehouse.conf');
+export const FRONTEND_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'frontend.conf');
+
+/** Secrets shared by every instance (they must agree to accept each other's tokens). */
+export function sharedSecrets(): Record<string, string> {
+  return {
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
+  };
+}
+
+/** The tiny app nginx protects: answers every request with what it received. */
+export interface UpstreamApp {
+  readonly url: string;
+  readonly received: { path: string; headers: IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+export async function startUpstreamApp(): Promise<UpstreamApp> {
+  const received: UpstreamApp['received'] = [];
+  const server: Server = createServer((req, res) => {
+    received.push({ path: req.url ?? '', headers: req.headers });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ path: req.url, headers: req.headers }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface Cluster {
+  readonly publicUrl: string;
+  readonly httpsPort: number;
+  readonly instances: TestGatehouse[];
+  readonly idp: StartedDevIdp;
+  readonly app: UpstreamApp;
+  readonly nginx: RunningNginx;
+  readonly cert: TestCertificate;
+  readonly cookieName: string;
+  /** Direct (plain HTTP) URL of instance i, bypassing nginx. */
+  direct(i: number): string;
+  browser(): BrowserAgent;
+  close(): Promise<void>;
+}
+
+export async function startCluster(options: {
+  databaseUrl: string;
+  instances: number;
+  redisUrl?: string | undefined;
+  env?: Record<string, string>;
+}): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-deploy-'));
+  const cert = createCertificate(dir);
+  const httpsPort = await freePort();
+  const httpPort = await freePort();
+  const publicUrl = `https://localhost:${httpsPort}`;
+  const closers: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const idp = await startDevIdp({ host: 'localhost', redirectUris: [`${publicUrl}/auth`] });
+    closers.push(() => idp.close());
+    const app = await startUpstreamApp();
+    closers.push(() => app.close());
+    const env = {
+      PUBLIC_URL: publicUrl,
+      TRUST_PROXY: '127.0.0.1',
+      OIDC_ISSUER: idp.issuer,
+      GOOGLE_CLIENT_ID: idp.clientId,
+      GOOGLE_CLIENT_SECRET: idp.clientSecret,
+      REDIS_URL: options.redisUrl,
+      ...sharedSecrets(),
+      ...options.env,
+    };
+    const instances: TestGatehouse[] = [];
+    // The first applies the migrations; the rest start together (migrations run under a lock).
+    const first = await startGatehouse({ databaseUrl: options.databaseUrl, env });
+    instances.push(first);
+    closers.push(() => first.close());
+    const rest = await Promise.all(
+      Array.from({ length: options.instances - 1 }, () =>
+        startGatehouse({ databaseUrl: options.databaseUrl, env }),
+      ),
+    );
+    for (const gh of rest) {
+      instances.push(gh);
+      closers.push(() => gh.close());
+    }
+    const conf = renderTemplate(
+      GATEHOUSE_TEMPLATE,
+      {
+        GATEHOUSE_SERVER_NAME: 'localhost',
+        GATEHOUSE_LISTEN: `127.0.0.1:${httpsPort}`,
+        GATEHOUSE_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+        GATEHOUSE_TLS_CERT: cert.certPath,
+        GATEHOUSE_TLS_KEY: cert.keyPath,
+        PROTECTED_APP: app.url,
+      },
+      instances.map((gh) => `127.0.0.1:${gh.config.port}`),
+    );
+    const nginx = await startNginx({ dir, confs: { 'gatehouse.conf': conf }, waitForPorts: [httpsPort] });
+    closers.push(() => nginx.stop());
+    return {
+      publicUrl,
+      httpsPort,
+      instances,
+      idp,
+      app,
+      nginx,
+      cert,
+      cookieName: first.config.cookie.name,
+      direct: (i) => `http://127.0.0.1:${instances[i]!.config.port}`,
+      browser: () => createBrowser({ ca: cert.cert }),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Signs in through nginx; returns the session token and the callback's Set-Cookie header. */
+export async function signIn(
+  cluster: Pick<Cluster, 'publicUrl' | 'cookieName'>,
+  browser: BrowserAgent,
+  email: string,
+  name = 'Test User',
+): Promise<{ token: string; setCookie: string }> {
+  const login = await browser.get(`${cluster.publicUrl}/login`);
+  if (login.status !== 302) throw new Error(`/login answered ${login.status}`);
+  const { callbackUrl } = await signInAtDevIdp(browser, login.headers.get('location')!, { email, name });
+  const callback = await browser.navigate(callbackUrl);
+  const first = callback.hops[0]!;
+  if (first.status !== 303) throw new Error(`/auth answered ${first.status}`);
+  const setCookie = first.headers.getSetCookie().find((c) => c.startsWith(`${cluster.cookieName}=`)) ?? '';
+  const token = browser.cookies('localhost').find((c) => c.name === cluster.cookieName)?.value;
+  if (!token) throw new Error('no session cookie after sign-in');
+  return { token, setCookie };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One request with full control (source address, forged headers), http or https. */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; localAddress?: string; ca?: string } = {},
+): Promise<RawResponse> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        agent: false,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+        ...(options.ca ? { ca: options.ca } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls `url` with the bearer token until it answers 401; the delay in ms, or throws at the deadline. */
+export async function timeUntilRefused(
+  url: string,
+  token: string,
+  since: number,
+  deadlineMs = 5_000,
+): Promise<number> {
+  for (;;) {
+    const res = await rawRequest(`${url}/auth/verify`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 401) return performance.now() - since;
+    if (res.status !== 200) throw new Error(`unexpected ${res.status} from ${url}`);
+    if (performance.now() - since > deadlineMs)
+      throw new Error(`${url} still accepts the session after ${deadlineMs} ms`);
+  }
+}
