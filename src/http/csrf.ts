@@ -19,8 +19,11 @@ export function isAllowedOrigin(
   trusted: ReadonlySet<string>,
 ): boolean {
   const origin = headers.origin;
-  if (origin !== undefined) return trusted.has(origin);
   const site = headers['sec-fetch-site'];
+  // Browsers send `Origin: null` for a same-origin form post from a page whose Referrer-Policy is
+  // no-referrer; Fetch Metadata (which page script cannot forge) still tells where it came from.
+  if (origin === 'null') return site === 'same-origin';
+  if (origin !== undefined) return trusted.has(origin);
   // No Origin: a non-browser client, or an old browser; Fetch Metadata tells browsers apart.
   return site === undefined || site === 'same-origin' || site === 'none';
 }
