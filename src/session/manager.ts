@@ -44,6 +44,15 @@ export interface SessionManagerOptions {
   readonly random?: (bytes: number) => Buffer;
   readonly logger?: SessionLogger;
   readonly bus?: RevocationBus;
+  /** Told of renewals and revocations (metrics); must not throw. */
+  readonly observer?: SessionObserver;
+}
+
+/** Outcomes the manager reports as they happen, for metrics (src/metrics). */
+export interface SessionObserver {
+  renewal?(result: 'renewed' | 'refused', reason: string | null): void;
+  /** `count` sessions revoked by this instance, for `reason`. */
+  revoked?(count: number, reason: string): void;
 }
 
 export interface RevokeOptions {
@@ -77,6 +86,7 @@ export class SessionManager {
   readonly #random: (bytes: number) => Buffer;
   readonly #logger: SessionLogger;
   readonly #bus: RevocationBus | undefined;
+  readonly #observer: SessionObserver | undefined;
   readonly #codec: TokenCodec;
   readonly #revoked: RevocationSet;
   readonly #poller: RevocationPoller;
@@ -94,6 +104,7 @@ export class SessionManager {
     this.#random = options.random ?? randomBytes;
     this.#logger = options.logger ?? silentLogger;
     this.#bus = options.bus;
+    this.#observer = options.observer;
     const { ttlSeconds, idleTtlSeconds, tokenTtlSeconds, revocationPollSeconds } = config.session;
     for (const [name, v] of Object.entries({ ttlSeconds, idleTtlSeconds, tokenTtlSeconds })) {
       if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`session.${name} must be whole seconds ≥ 1`);
@@ -180,6 +191,20 @@ export class SessionManager {
    * Concurrent renewals of one session are harmless: each touches the row and gets a token.
    */
   async renew(claims: SessionClaims, meta: RequestMeta): Promise<Renewed> {
+    try {
+      const renewed = await this.#renew(claims, meta);
+      this.#observer?.renewal?.('renewed', null);
+      return renewed;
+    } catch (err) {
+      this.#observer?.renewal?.(
+        'refused',
+        err instanceof GatehouseError ? (err.reason ?? err.code) : 'error',
+      );
+      throw err;
+    }
+  }
+
+  async #renew(claims: SessionClaims, meta: RequestMeta): Promise<Renewed> {
     if (this.#revoked.has(claims.sid)) {
       throw new GatehouseError('session_revoked', undefined, { reason: 'revoked' });
     }
@@ -235,6 +260,7 @@ export class SessionManager {
     // Into the set even when unchanged: another instance may have revoked it before our poll.
     await this.#revokedHere([sessionId]);
     if (changed) {
+      this.#observer?.revoked?.(1, opts.reason);
       await this.#record(opts.type ?? 'session_revoked', at, opts, opts.userId ?? null, sessionId);
     }
     return changed;
@@ -245,6 +271,7 @@ export class SessionManager {
     const at = new Date(this.#clock.now());
     const ids = await this.#store.sessions.revokeAllForUser(userId, at, opts.reason);
     await this.#revokedHere(ids);
+    this.#observer?.revoked?.(ids.length, opts.reason);
     await this.#record('sessions_revoked_all', at, opts, userId, null);
     return ids;
   }
@@ -254,6 +281,7 @@ export class SessionManager {
     const at = new Date(this.#clock.now());
     const ids = await this.#store.sessions.revokeAll(at, opts.reason);
     await this.#revokedHere(ids);
+    this.#observer?.revoked?.(ids.length, opts.reason);
     await this.#record('sessions_revoked_all', at, opts, null, null);
     return ids;
   }

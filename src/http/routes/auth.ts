@@ -150,6 +150,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
           ...meta,
         });
         request.log.info({ userId: outcome.user.id, sessionId: outcome.session.id }, 'sign-in succeeded');
+        request.server.metrics.signIn('success');
         return reply.redirect(returnTo, 303);
       } catch (err) {
         return signInFailed(request, reply, err, meta);
@@ -165,6 +166,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
   ): Promise<FastifyReply> {
     if (!isGatehouseError(err)) throw err;
     request.log.warn({ code: err.code, reason: err.reason }, 'sign-in failed');
+    request.server.metrics.signIn('failure', err.reason ?? err.code);
     await recordQuietly(request, store, { type: 'sign_in_failed', reason: err.reason ?? err.code, ...meta });
     if (redirectsToFrontend(err.code)) return reply.redirect(frontendWithError(config, err.code), 303);
     return sendError(reply, err);
