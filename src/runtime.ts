@@ -4,12 +4,16 @@
  * run the same wiring.
  */
 import type { FastifyInstance } from 'fastify';
+import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
 import { createDevIdp, type DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
+import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
+import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
 import { createOidcClient, type OidcClient } from './oidc/client.js';
 import { SessionManager } from './session/manager.js';
+import { RedisRevocationBus } from './session/redis-bus.js';
 import { type Clock, systemClock } from './session/types.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -21,6 +25,7 @@ export interface Gatehouse {
   readonly sessions: SessionManager;
   readonly oidc: OidcClient;
   readonly devIdp: DevIdp | undefined;
+  readonly metrics: Metrics;
   /** Stops background work and closes the app, provider and pools (idempotent). */
   close(): Promise<void>;
 }
@@ -30,6 +35,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Background purge of expired rows; on by default. */
   readonly purge?: boolean;
+  /** Prometheus instruments; a fresh registry per instance when absent. */
+  readonly metrics?: Metrics;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -37,14 +44,42 @@ const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 export async function createGatehouse(config: Config, options: StartOptions): Promise<Gatehouse> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const store = await openStore(config.database, { logger });
-  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const metrics = options.metrics ?? createMetrics();
+  const store = instrumentStore(await openStore(config.database, { logger }), metrics);
+  const cleanups: (() => Promise<void>)[] = [() => store.close(), async () => metrics.close()];
+  metrics.setPoolSize(config.database.kind === 'sqlite' ? 1 : config.database.poolSize);
+  metrics.trackActiveSessions(() => store.sessions.countActive(new Date(clock.now())));
   try {
     const steps = await store.migrate();
     for (const step of steps)
       if (step.status === 'applied_now') logger.info({ migration: step.name }, 'migration applied');
 
-    const sessions = new SessionManager({ store, config, clock, logger });
+    // REDIS_URL: revocations reach other instances at once and rate limits are shared; without
+    // it (or while Redis is down) polling keeps the bound and each instance counts on its own.
+    let bus: RedisRevocationBus | undefined;
+    if (config.redis.url !== undefined) {
+      const redisBus = new RedisRevocationBus({
+        url: config.redis.url,
+        redactedUrl: config.redis.redactedUrl,
+        logger,
+      });
+      bus = redisBus;
+      cleanups.unshift(() => redisBus.close());
+    } else if (config.database.kind !== 'sqlite') {
+      logger.warn(
+        { database: config.database.kind },
+        'REDIS_URL is not set: rate limits are counted per instance; with several instances on this database, set REDIS_URL to share them',
+      );
+    }
+
+    const sessions = new SessionManager({
+      store,
+      config,
+      clock,
+      logger,
+      observer: metrics,
+      ...(bus ? { bus } : {}),
+    });
     await sessions.start();
     cleanups.unshift(() => sessions.stop());
 
@@ -66,19 +101,44 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
-    const oidc = createOidcClient({
-      config,
-      clock,
-      logger,
-      consumeTransaction: (id, expiresAt) => store.consumeTransaction(id, expiresAt),
-    });
+    const oidc = instrumentOidc(
+      createOidcClient({
+        config,
+        clock,
+        logger,
+        consumeTransaction: (id, expiresAt) => store.consumeTransaction(id, expiresAt),
+      }),
+      metrics,
+    );
 
-    const app = await buildApp({ config, logger, store, sessions, oidc, devIdp, now: () => clock.now() });
+    const responder = createResponder(config.chat);
+    const app = await buildApp({
+      config,
+      logger,
+      store,
+      sessions,
+      oidc,
+      devIdp,
+      responder,
+      metrics,
+      now: () => clock.now(),
+      ...(bus
+        ? { rateLimitStore: redisRateLimitStore(bus.client), readinessExtra: redisReadiness(bus, config) }
+        : {}),
+    });
     cleanups.unshift(() => app.close());
 
     if (options.purge !== false) {
+      // One instance at a time on a shared database (a leader lock; the others skip the round).
       const timer = setInterval(() => {
-        void purge(store, config, clock, logger);
+        store
+          .withMaintenanceLock(() => purge(store, config, clock, logger))
+          .catch((err: unknown) => {
+            logger.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'purge skipped; will retry',
+            );
+          });
       }, PURGE_INTERVAL_MS);
       timer.unref();
       cleanups.unshift(async () => clearInterval(timer));
@@ -89,11 +149,15 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       closing ??= runAll(cleanups, logger);
       return closing;
     };
-    return { config, app, store, sessions, oidc, devIdp, close };
+    return { config, app, store, sessions, oidc, devIdp, metrics, close };
   } catch (err) {
     await runAll(cleanups, logger);
     throw err;
   }
+}
+
+function redisReadiness(bus: RedisRevocationBus, config: Config) {
+  return async () => ({ redis: bus.status(config.session.revocationPollSeconds) });
 }
 
 /** Deletes expired sessions, used transactions and audit events past retention. Idempotent. */

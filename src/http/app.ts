@@ -9,7 +9,7 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -18,17 +18,21 @@ import { EchoResponder, type Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { OidcClient } from '../oidc/client.js';
 import type { SessionManager } from '../session/manager.js';
 import type { Store } from '../store/types.js';
 import authPlugin from './auth.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
+import inputPlugin from './input.js';
+import metricsPlugin from './metrics.js';
 import { problemSchema } from './problem.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { chatRoutes } from './routes/chat.js';
 import { devIdpRoutes } from './routes/dev-idp.js';
+import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
 
 export interface AppDeps {
@@ -42,6 +46,10 @@ export interface AppDeps {
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
   readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
+  /** Prometheus instruments (src/metrics); a fresh registry when absent. */
+  readonly metrics?: Metrics;
+  /** Shared rate-limit counters (Redis, src/http/rate-limit-store.ts); in-process when absent. */
+  readonly rateLimitStore?: FastifyRateLimitStoreCtor;
 }
 
 const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
@@ -85,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
+  await app.register(inputPlugin);
+  await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -118,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(rateLimit, {
     global: false,
+    ...(deps.rateLimitStore ? { store: deps.rateLimitStore } : {}),
     keyGenerator: (request) => request.ip,
     errorResponseBuilder: (_request, context) => {
       const err = Object.assign(new Error('Too many requests'), {
@@ -159,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
   await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit });
+  await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { config, store, sessions, now });
   await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
   await app.register(healthRoutes, {
