@@ -74,8 +74,11 @@ export class ChatService {
       options.onToken?.(piece);
     }
     options.signal.throwIfAborted();
-    const message = await this.#store.chat.append(user.id, 'user', text, sentAt);
-    const reply = await this.#store.chat.append(user.id, 'assistant', answer, new Date(this.#now()));
-    return { message, reply };
+    // One transaction: an outage between the two writes must not leave a message without its reply.
+    return this.#store.chat.appendExchange(
+      user.id,
+      { content: text, at: sentAt },
+      { content: answer, at: new Date(this.#now()) },
+    );
   }
 }

@@ -135,9 +135,15 @@ export async function sessions(args: readonly string[]): Promise<ExitCode> {
       if (id !== undefined) throw new UsageError(`unexpected argument: ${id}`);
       const config = loadCliConfig(out);
       return withStore(config, async (store) => {
-        const deleted = await store.sessions.purgeExpired(new Date());
-        out.data({ deleted });
-        out.status('ok', `purged ${deleted} expired or revoked row(s)`);
+        // The same leader lock as the servers' background purge: one purger at a time.
+        const result = await store.withMaintenanceLock(() => store.sessions.purgeExpired(new Date()));
+        if (!result.ran) {
+          out.data({ deleted: 0, skipped: true });
+          out.status('info', 'another instance is purging right now; nothing to do');
+          return EXIT.ok;
+        }
+        out.data({ deleted: result.value });
+        out.status('ok', `purged ${result.value} expired or revoked row(s)`);
         return EXIT.ok;
       });
     }
