@@ -17,7 +17,7 @@ export function createDialect(db: Config['database'], logger?: DialectLogger): D
     const code = (err as { code?: unknown } | null)?.code;
     logger?.warn(
       { database: db.redactedUrl, code: typeof code === 'string' ? code : undefined },
-      'database connection lost while idle; the pool will reconnect',
+      'database connection lost; the pool will reconnect',
     );
   };
   switch (db.kind) {

@@ -116,6 +116,10 @@ export function isUnavailable(err: unknown): boolean {
     ) {
       return true;
     }
+    // mysql2 marks errors that leave the connection unusable `fatal`; some carry no code at all
+    // ("Can't add new command when connection is in closed state": e.g. Kysely's ROLLBACK after
+    // the server went away mid-transaction — that error replaces the original one).
+    if ((e as { fatal?: unknown }).fatal === true) return true;
     const message = e instanceof Error ? e.message : '';
     if (PG_CLIENT_MESSAGES.some((re) => re.test(message))) return true;
   }

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.js';
 import { codecFor } from './codec.js';
 import { createDialect, type DialectLogger } from './dialect.js';
 import { guard } from './errors.js';
+import { createMaintenanceLock } from './maintenance-lock.js';
 import { createMigrations } from './migrator.js';
 import { chatRepository } from './repositories/chat.js';
 import type { RepositoryContext } from './repositories/context.js';
@@ -51,6 +52,7 @@ export async function openStore(
   const ctx: RepositoryContext = { db: kysely, kind, codec: codecFor(kind) };
   const migrations = createMigrations(kysely, kind);
   const signIn = signInRepository(ctx);
+  const maintenanceLock = createMaintenanceLock(db);
   options.logger?.info({ database: db.redactedUrl, kind }, 'database configured');
 
   const core = guarded({
@@ -67,6 +69,7 @@ export async function openStore(
     kind,
     db: kysely,
     ...core,
+    withMaintenanceLock: maintenanceLock,
     async close(): Promise<void> {
       await kysely.destroy();
     },

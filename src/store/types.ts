@@ -99,6 +99,9 @@ export interface MigrationStep {
   readonly status: 'applied' | 'pending' | 'applied_now' | 'failed';
 }
 
+/** What `withMaintenanceLock` did: ran `fn` (and its result), or skipped it. */
+export type MaintenanceLockResult<T> = { readonly ran: true; readonly value: T } | { readonly ran: false };
+
 export interface Store {
   readonly kind: 'sqlite' | 'mysql' | 'postgres';
 
@@ -110,6 +113,14 @@ export interface Store {
   close(): Promise<void>;
 
   /**
+   * Runs `fn` only if no other instance on this database is running maintenance (the purge) now:
+   * a leader lock taken without waiting and released when `fn` settles, or when the holder dies.
+   * `{ ran: false }` when another instance holds it. Rejects with `service_unavailable` when the
+   * database is down; `fn`'s own rejection passes through.
+   */
+  withMaintenanceLock<T>(fn: () => Promise<T>): Promise<MaintenanceLockResult<T>>;
+
+  /**
    * The end of a verified sign-in, in one transaction: upsert the user by (issuer, subject) —
    * never by email — setting last_login (and first_logged_in on insert), then create the session.
    * Race-safe: concurrent first sign-ins of one subject give one user row. Disabled users get
@@ -118,7 +129,9 @@ export interface Store {
   signIn(
     profile: UserProfileInput,
     session: NewSessionInput,
-  ): Promise<{ readonly user: User; readonly session: Session } | { readonly disabled: true; readonly user: User }>;
+  ): Promise<
+    { readonly user: User; readonly session: Session } | { readonly disabled: true; readonly user: User }
+  >;
 
   /**
    * Marks a login transaction id as used. True the first time for an id, false afterwards —
@@ -139,7 +152,10 @@ export interface Store {
     findById(id: string): Promise<Session | undefined>;
     /** The session with its user, for renewal (one indexed query). */
     findWithUser(id: string): Promise<{ readonly session: Session; readonly user: User } | undefined>;
-    listForUser(userId: string, options?: { includeInactive?: boolean; now?: Date }): Promise<readonly Session[]>;
+    listForUser(
+      userId: string,
+      options?: { includeInactive?: boolean; now?: Date },
+    ): Promise<readonly Session[]>;
     list(options?: { activeAt?: Date; limit?: number }): Promise<readonly Session[]>;
     /** Renewal: sets last_seen_at and idle_expires_at, and the user's last_accessed. */
     touch(id: string, userId: string, lastSeenAt: Date, idleExpiresAt: Date): Promise<void>;
@@ -150,7 +166,10 @@ export interface Store {
     /** Revokes every live session; returns the ids. */
     revokeAll(at: Date, reason: string): Promise<readonly string[]>;
     /** Sessions revoked at or after `since` (for the revocation poller), oldest first. */
-    revokedSince(since: Date, limit?: number): Promise<readonly { readonly id: string; readonly revokedAt: Date }[]>;
+    revokedSince(
+      since: Date,
+      limit?: number,
+    ): Promise<readonly { readonly id: string; readonly revokedAt: Date }[]>;
     countActive(now: Date): Promise<number>;
     /** Deletes sessions whose absolute or idle expiry (or revocation) is older than `before`, and used transactions past expiry. Returns rows deleted. */
     purgeExpired(before: Date): Promise<number>;
@@ -169,6 +188,15 @@ export interface Store {
 
   chat: {
     append(userId: string, role: ChatRole, content: string, at: Date): Promise<ChatMessage>;
+    /**
+     * A user message and its reply, in one transaction: both are stored or neither is, so an
+     * outage between the two never leaves half an exchange.
+     */
+    appendExchange(
+      userId: string,
+      message: { readonly content: string; readonly at: Date },
+      reply: { readonly content: string; readonly at: Date },
+    ): Promise<{ readonly message: ChatMessage; readonly reply: ChatMessage }>;
     /** Newest first, `before` an id cursor (exclusive). Only this user's messages. */
     list(userId: string, options?: { before?: number; limit?: number }): Promise<readonly ChatMessage[]>;
     count(userId: string): Promise<number>;

@@ -65,6 +65,13 @@ export function createPostgresDialect(options: PostgresDialectOptions): Dialect 
   // Idle clients that lose their server emit here; without a listener the process would crash.
   // The pool has already dropped the client and opens a fresh one on the next query.
   pool.on('error', options.onPoolError);
+  // A client checked out between two statements (inside a transaction) that loses its server
+  // emits 'error' on itself, which the pool does not listen to while the client is lent out:
+  // without this the process would crash. The pending or next query rejects (an outage) and the
+  // pool discards the client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', options.onPoolError);
+  });
   return new (class extends PostgresDialect {
     override createAdapter(): DialectAdapter {
       return new GatehousePostgresAdapter();

@@ -7,8 +7,19 @@ import { pageSize, toChatMessage } from './rows.js';
 /** Fits MEDIUMTEXT (16 MB) in 4-byte characters; the chat module enforces its own, smaller limit. */
 const MAX_CONTENT = 4_000_000;
 
-export function chatRepository({ db, codec, kind }: RepositoryContext): Store['chat'] {
+export function chatRepository(ctx: RepositoryContext): Store['chat'] {
+  const { db, codec, kind } = ctx;
   return {
+    async appendExchange(userId, message, reply) {
+      return db.transaction().execute(async (trx) => {
+        const inTransaction = chatRepository({ ...ctx, db: trx });
+        return {
+          message: await inTransaction.append(userId, 'user', message.content, message.at),
+          reply: await inTransaction.append(userId, 'assistant', reply.content, reply.at),
+        };
+      });
+    },
+
     async append(userId, role, content, at) {
       if (role !== 'user' && role !== 'assistant') throw new TypeError('role must be user or assistant');
       const values = {

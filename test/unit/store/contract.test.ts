@@ -344,6 +344,37 @@ describeEachDatabase('Store contract', (target) => {
       expect(await store.chat.list(bob.id, { before: bobs.id })).toEqual([]);
       expect(await store.chat.list(bob.id, { before: bobs.id + 1 })).toEqual([bobs]);
     });
+
+    it('appends a message and its reply together, or neither (appendExchange)', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const carol = (await signedIn(store, t0)).user;
+      const { message, reply } = await store.chat.appendExchange(
+        carol.id,
+        { content: 'hello', at: new Date(t0) },
+        { content: 'hi Carol', at: new Date(t0 + 5) },
+      );
+      expect(message).toMatchObject({
+        userId: carol.id,
+        role: 'user',
+        content: 'hello',
+        createdAt: new Date(t0),
+      });
+      expect(reply).toMatchObject({ role: 'assistant', content: 'hi Carol', createdAt: new Date(t0 + 5) });
+      expect(reply.id).toBeGreaterThan(message.id);
+      expect(await store.chat.list(carol.id)).toEqual([reply, message]);
+
+      // The reply cannot be written (its time is out of range) after the message was inserted in
+      // the same transaction: the message is rolled back with it.
+      await expect(
+        store.chat.appendExchange(
+          carol.id,
+          { content: 'lost', at: new Date(t0 + 10) },
+          { content: 'never', at: new Date(Number.NaN) },
+        ),
+      ).rejects.toThrow(TypeError);
+      expect(await store.chat.count(carol.id)).toBe(2);
+    });
   });
 
   describe('login transactions', () => {

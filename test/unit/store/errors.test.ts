@@ -78,6 +78,33 @@ describeEachDatabase('Store error classification', (target) => {
     const passed = await guard(() => Promise.reject(syntax)).catch((e: unknown) => e);
     expect(passed).toBe(syntax);
   });
+
+  // Regression (outage suite, MariaDB killed under traffic): the connection died inside a
+  // transaction, Kysely's ROLLBACK then failed with mysql2's code-less "Can't add new command when
+  // connection is in closed state", and that error — not an outage — reached the client as a 500.
+  it.skipIf(target.name === 'sqlite')(
+    'a connection killed inside a transaction is an outage, rollback included',
+    async () => {
+      const { store } = ctx;
+      const mysqlKill = (id: number) => sql`kill ${sql.lit(id)}`;
+      const pgKill = (id: number) => sql`select pg_terminate_backend(${sql.lit(id)})`;
+      const err = await guard(() =>
+        store.db.transaction().execute(async (trx) => {
+          const { rows } = await (target.name === 'mysql'
+            ? sql<{ id: number }>`select connection_id() as id`
+            : sql<{ id: number }>`select pg_backend_pid() as id`
+          ).execute(trx);
+          const id = Number(rows[0]?.id);
+          // Another connection of the pool ends this one, as a server going away would.
+          await (target.name === 'mysql' ? mysqlKill(id) : pgKill(id)).execute(store.db);
+          await sql`select 1`.execute(trx);
+        }),
+      ).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'service_unavailable', status: 503 });
+      // The pool discards the dead connection and serves again.
+      expect(await store.users.count()).toBeGreaterThanOrEqual(0);
+    },
+  );
 });
 
 it('classifies a refused connection as an outage (raw driver error)', async () => {
