@@ -1,0 +1,123 @@
+/**
+ * The printed table: one line per route, requests/second, the ratio to the bare route of the same
+ * server (the figure of record), latency percentiles and how noisy the rounds were.
+ */
+
+/** @param {string} s @param {number} n */
+const pad = (s, n) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+/** @param {string} s @param {number} n */
+const padL = (s, n) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+
+/**
+ * @param {string} title
+ * @param {{ label: string, rps: number, ratio: number, cpuUsPerRequest: number | null, cpuRatio: number | null, p50Ms: number, p99Ms: number, spreadPct: number, unexpected: number }[]} rows
+ */
+export function table(title, rows) {
+  const lines = [`\n${title}`];
+  lines.push(
+    `  ${pad('route', 50)} ${padL('req/s', 8)} ${padL('× bare', 7)} ${padL('µs CPU', 7)} ${padL('× bare', 7)} ${padL('p50 ms', 7)} ${padL('p99 ms', 7)} ${padL('noise', 7)}`,
+  );
+  for (const r of rows) {
+    const bad = r.unexpected > 0 ? `  (${r.unexpected} unexpected responses)` : '';
+    lines.push(
+      `  ${pad(r.label, 50)} ${padL(String(r.rps), 8)} ${padL(r.ratio.toFixed(2), 7)} ${padL(r.cpuUsPerRequest === null ? '-' : String(r.cpuUsPerRequest), 7)} ${padL(r.cpuRatio === null ? '-' : r.cpuRatio.toFixed(2), 7)} ${padL(r.p50Ms.toFixed(1), 7)} ${padL(r.p99Ms.toFixed(1), 7)} ${padL(`±${(r.spreadPct / 2).toFixed(1)}%`, 7)}${bad}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * @typedef {{ id: string, ratio: number, cpuRatio: number | null, rps: number }} Row
+ * @typedef {{ name: string, target: string, value: number | string | null, cpuValue?: number | null, met: boolean | null }} Target
+ */
+
+/** @param {unknown} server @param {string} id @returns {Row | undefined} */
+function row(server, id) {
+  const rows = /** @type {{ rows?: Row[] } | undefined} */ (server)?.rows;
+  return rows?.find((r) => r.id === id);
+}
+
+/**
+ * The issue's targets, checked against this run (figures, not pass/fail of the run itself).
+ * @param {Record<string, unknown>} results
+ */
+export function summarize(results) {
+  const s = /** @type {Record<string, any>} */ (results.servers);
+  const main = s.sqlite;
+  /** @type {Target[]} */
+  const targets = [];
+  /** @param {string} name @param {string} target @param {number | string | null | undefined} value @param {boolean | null} met */
+  const add = (name, target, value, met) => targets.push({ name, target, value: value ?? null, met });
+  const ratio = (/** @type {unknown} */ server, /** @type {string} */ id) => row(server, id)?.ratio;
+
+  for (const id of ['chat_cookie', 'chat_bearer', 'verify', 'unauthenticated', 'revoked', 'forged']) {
+    const r = ratio(main, id);
+    const name = ['chat_cookie', 'chat_bearer', 'verify'].includes(id) ? `${id} ÷ bare` : `${id} 401 ÷ bare`;
+    add(name, '≥ 0.90', r, r === undefined ? null : r >= 0.9);
+    const t = targets.at(-1);
+    if (t) t.cpuValue = row(main, id)?.cpuRatio ?? null;
+  }
+  const plans = /** @type {Record<string, string> | undefined} */ (main?.renewalQueryPlans);
+  const indexed = plans
+    ? Object.values(plans).every((p) => p.includes('SEARCH') && !p.includes('SCAN'))
+    : null;
+  add(
+    'renewal statements use the primary key',
+    'SEARCH, never SCAN',
+    plans ? Object.values(plans).join(' | ') : null,
+    indexed,
+  );
+  // Gatehouse's own share of the callback: its time minus the provider's answering it.
+  const callback = main?.signIns?.callbackOwnMs?.p50;
+  add(
+    "sign-in callback p50, Gatehouse's own (SQLite)",
+    '≤ 5 ms',
+    callback,
+    callback === undefined ? null : callback <= 5,
+  );
+  const whole = main?.signIns?.callbackMs?.p50;
+  add('sign-in callback p50, provider included', 'measured (no target)', whole, null);
+  const peaks = Object.values(s)
+    .map((x) => x?.memory?.peakRssMb)
+    .filter((x) => typeof x === 'number');
+  const peak = peaks.length > 0 ? Math.max(...peaks) : undefined;
+  add('peak RSS of any server under load', '≤ 150 MB', peak, peak === undefined ? null : peak <= 150);
+  for (const id of ['chat_cookie', 'revoked', 'renewal']) {
+    const small = ratio(main, id);
+    const large = ratio(s.sqliteLarge, id);
+    const growth = small && large ? Math.round((large / small) * 1000) / 1000 : undefined;
+    // Within the noise of a few-second run: the large store may not cost more than 10 %.
+    add(
+      `${id} with the large store ÷ small store`,
+      '≥ 0.90 (does not grow)',
+      growth,
+      growth === undefined ? null : growth >= 0.9,
+    );
+  }
+  const quiet = row(main, 'chat_cookie')?.rps;
+  const chatty = row(s.sqliteLogging, 'chat_cookie')?.rps;
+  const logging = quiet && chatty ? Math.round((chatty / quiet) * 1000) / 1000 : undefined;
+  add('GET /chat with LOG_LEVEL=info ÷ warn', 'measured (no target)', logging, null);
+  const chat = row(main, 'chat_cookie')?.rps;
+  return {
+    targets,
+    capacity: {
+      authenticatedRequestsPerSecondPerCore: chat ?? null,
+      signInsPerSecondSequential: main?.signIns?.sequential?.perSecond ?? null,
+      signInsPerSecondConcurrent: main?.signIns?.concurrent?.perSecond ?? null,
+      coldStartMs: main?.coldStartMs ?? null,
+    },
+  };
+}
+
+/** @param {Record<string, unknown>} summary */
+export function summaryText(summary) {
+  const targets = /** @type {Target[]} */ (summary.targets);
+  const lines = ['Targets'];
+  for (const t of targets) {
+    const mark = t.met === null ? '  -  ' : t.met ? ' met ' : 'MISSED';
+    const cpu = t.cpuValue === undefined || t.cpuValue === null ? '' : ` (by CPU time ${t.cpuValue})`;
+    lines.push(`  [${mark}] ${pad(t.name, 46)} ${pad(String(t.value), 8)} target ${t.target}${cpu}`);
+  }
+  return lines.join('\n');
+}

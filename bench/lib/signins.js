@@ -1,0 +1,74 @@
+/**
+ * Full sign-ins per second, one after another and several at once, and the time of the /auth
+ * callback alone. Every sign-in is a distinct user, so each one inserts a user and a session.
+ */
+import { median } from './load.js';
+import { signIn } from './signin.js';
+
+/** @param {number[]} xs @param {number} q */
+function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+}
+
+const ms = (/** @type {number} */ x) => Math.round(x * 100) / 100;
+let serial = 0;
+
+/**
+ * @param {string} url @param {string} cookieName @param {string} issuer @param {number} sequential
+ * @param {{ workers: number, each: number }} concurrent
+ */
+export async function signInMany(url, cookieName, issuer, sequential, concurrent) {
+  const who = () => {
+    serial += 1;
+    return { email: `bench-${serial}@bench.example`, name: `Bench User ${serial}` };
+  };
+  // One sign-in first, not counted: discovery, JWKS and JIT warm-up.
+  const tokens = [(await signIn(url, cookieName, who())).token];
+  /** @type {number[]} */
+  const callback = [];
+  /** @type {number[]} */
+  const own = [];
+  /** @type {number[]} */
+  const total = [];
+  let t0 = performance.now();
+  for (let i = 0; i < sequential; i++) {
+    const r = await signIn(url, cookieName, who(), issuer);
+    callback.push(r.callbackMs);
+    if (r.providerMs !== null) own.push(r.callbackMs - r.providerMs);
+    total.push(r.totalMs);
+    tokens.push(r.token);
+  }
+  const sequentialSeconds = (performance.now() - t0) / 1000;
+
+  t0 = performance.now();
+  /** @type {number[]} */
+  const concurrentCallback = [];
+  await Promise.all(
+    Array.from({ length: concurrent.workers }, async () => {
+      for (let i = 0; i < concurrent.each; i++)
+        concurrentCallback.push((await signIn(url, cookieName, who())).callbackMs);
+    }),
+  );
+  const concurrentSeconds = (performance.now() - t0) / 1000;
+  const count = concurrent.workers * concurrent.each;
+  return {
+    sequential: {
+      count: sequential,
+      seconds: ms(sequentialSeconds),
+      perSecond: ms(sequential / sequentialSeconds),
+    },
+    concurrent: {
+      count,
+      inFlight: concurrent.workers,
+      seconds: ms(concurrentSeconds),
+      perSecond: ms(count / concurrentSeconds),
+      callbackP50Ms: ms(median(concurrentCallback)),
+    },
+    callbackMs: { p50: ms(median(callback)), p99: ms(quantile(callback, 0.99)) },
+    // The callback minus the time the provider spent answering its token and userinfo requests.
+    callbackOwnMs: own.length > 0 ? { p50: ms(median(own)), p99: ms(quantile(own, 0.99)) } : null,
+    wholeSignInMs: { p50: ms(median(total)), p99: ms(quantile(total, 0.99)) },
+    tokens,
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * `npm run bench` — authenticated requests against the bare route, in one run.
+ *
+ * The server under test is `node bin/gatehouse.js serve` in production mode, its own process; the
+ * provider is another (bench/idp-server.js); this process drives both with autocannon and the
+ * real sign-in flow. See bench/README.md for the method and docs/performance.md for the results.
+ *
+ * Options: --smoke (seconds, for CI: 1 round, 1 s per route, a few hundred sessions)
+ *          --out FILE (default bench/results/latest.json)  --profile (--cpu-prof the main server)
+ *          --seconds N --rounds N --connections N --sessions N --revoked N
+ * PostgreSQL / MariaDB rows run when BENCH_POSTGRES_URL / BENCH_MYSQL_URL (or TEST_POSTGRES_URL /
+ * TEST_MYSQL_URL) name a server; each gets a throwaway database.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createThrowawayDatabase } from './lib/databases.js';
+import { measure } from './lib/load.js';
+import { freePort, memoryOf, ROOT, runGatehouse, startIdp, startServer } from './lib/processes.js';
+import { summarize, summaryText, table } from './lib/report.js';
+import { databaseScenarios, largeStoreScenarios, mainScenarios } from './lib/scenarios.js';
+import { renewalQueryPlans, seedSqlite } from './lib/seed.js';
+import { signInMany } from './lib/signins.js';
+import { sessionTokens } from './lib/tokens.js';
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results', 'latest.json') },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+    sessions: { type: 'string' },
+    revoked: { type: 'string' },
+  },
+});
+const smoke = args.smoke === true;
+const num = (/** @type {string | undefined} */ v, /** @type {number} */ d) =>
+  v === undefined ? d : Number(v);
+const plan = {
+  seconds: num(args.seconds, smoke ? 1 : 3),
+  /** Servers other than the main one measure fewer routes, each for less time. */
+  secondarySeconds: num(args.seconds, smoke ? 1 : 2),
+  rounds: num(args.rounds, smoke ? 1 : 3),
+  warmupSeconds: smoke ? 0 : 1,
+  connections: num(args.connections, smoke ? 10 : 64),
+  sessions: num(args.sessions, smoke ? 300 : 1_000_000),
+  revoked: num(args.revoked, smoke ? 30 : 100_000),
+  signIns: smoke ? 3 : 40,
+  concurrentSignIns: smoke ? { workers: 2, each: 2 } : { workers: 8, each: 8 },
+};
+const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
+
+const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+const clientId = 'gatehouse-bench';
+const clientSecret = randomBytes(24).toString('base64url');
+const jwtSecret = randomBytes(32).toString('base64url');
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+/** @type {(() => Promise<unknown>)[]} */
+const cleanups = [];
+const started = performance.now();
+
+/** @param {string} databaseUrl @param {Record<string, string>} [extra] */
+function serverEnv(databaseUrl, extra = {}) {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_URL: url,
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    JWT_SECRET_KEY: jwtSecret,
+    GOOGLE_CLIENT_ID: clientId,
+    GOOGLE_CLIENT_SECRET: clientSecret,
+    OIDC_ISSUER: idp.issuer,
+    // The sign-in measurement makes hundreds of sign-ins from one address in seconds.
+    RATE_LIMIT_AUTH: '1000000/1m',
+    ...extra,
+  };
+}
+
+log(
+  `gatehouse bench${smoke ? ' (smoke)' : ''}: ${cpus().length} CPUs, node ${process.version}, work dir ${work}`,
+);
+const idp = await startIdp({ clientId, clientSecret, redirectUris: [`${url}/auth`] });
+cleanups.push(() => idp.stop());
+
+/** @type {Record<string, unknown>} */
+const results = {
+  version: 1,
+  date: new Date().toISOString(),
+  smoke,
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? null,
+    node: process.version,
+    platform: process.platform,
+    // Other work on the machine skews every figure; the ratios less so, since rounds interleave.
+    loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  },
+  method: {
+    loadGenerator: 'autocannon (in the bench process; the server and the provider are separate processes)',
+    bareRoute: 'GET /healthz (no authentication, same server, same plugins and hooks)',
+    connections: plan.connections,
+    secondsPerRun: plan.seconds,
+    secondsPerRunSecondary: plan.secondarySeconds,
+    rounds: plan.rounds,
+    figureOfRecord: 'median over rounds of (route req/s ÷ bare req/s in the same round)',
+  },
+  servers: {},
+};
+const servers = /** @type {Record<string, unknown>} */ (results.servers);
+
+try {
+  // --- 1. SQLite, small store, production logging (warn): every route -------------------------
+  const mainDir = join(work, 'main');
+  mkdirSync(mainDir);
+  const mainEnv = serverEnv(`sqlite:${join(mainDir, 'gatehouse.db')}`);
+  const main = await startServer({
+    env: mainEnv,
+    cwd: mainDir,
+    url,
+    ...(args.profile
+      ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles')] }
+      : {}),
+  });
+  cleanups.push(() => main.stop());
+  log(`server up in ${main.coldStartMs} ms (cold start: spawn → /healthz 200)`);
+  const cookieName = /** @type {{ cookie_name: string }} */ (await (await fetch(`${url}/config.json`)).json())
+    .cookie_name;
+
+  const signIns = await signInMany(url, cookieName, idp.issuer, plan.signIns, plan.concurrentSignIns);
+  log(
+    `sign-ins: ${signIns.sequential.perSecond}/s sequential, ${signIns.concurrent.perSecond}/s concurrent; ` +
+      `callback p50 ${signIns.callbackMs.p50} ms, of which Gatehouse's own ${signIns.callbackOwnMs?.p50 ?? '?'} ms`,
+  );
+  const tokens = await sessionTokens(url, cookieName, jwtSecret, signIns.tokens);
+  const mainRows = await measure(url, mainScenarios(cookieName, tokens), {
+    connections: plan.connections,
+    seconds: plan.seconds,
+    rounds: plan.rounds,
+    warmupSeconds: plan.warmupSeconds,
+    pid: main.proc.pid,
+    log,
+  });
+  const mainMemory = memoryOf(main.proc.pid);
+  await main.stop();
+  cleanups.pop();
+  servers.sqlite = {
+    database: 'sqlite',
+    logLevel: 'warn',
+    coldStartMs: main.coldStartMs,
+    memory: mainMemory,
+    signIns: { ...signIns, tokens: undefined },
+    rows: mainRows,
+    renewalQueryPlans: renewalQueryPlans(join(mainDir, 'gatehouse.db')),
+  };
+  log(
+    table(`SQLite, production mode, LOG_LEVEL=warn (peak RSS ${mainMemory?.peakRssMb ?? '?'} MB)`, mainRows),
+  );
+
+  // --- 2. The same server with production logging on (info: one line per request) -------------
+  const chatty = await startServer({ env: { ...mainEnv, LOG_LEVEL: 'info' }, cwd: mainDir, url });
+  cleanups.push(() => chatty.stop());
+  const loggingRows = await measure(
+    url,
+    mainScenarios(cookieName, tokens).slice(0, 2),
+    secondary(chatty.proc.pid),
+  );
+  servers.sqliteLogging = {
+    database: 'sqlite',
+    logLevel: 'info',
+    memory: memoryOf(chatty.proc.pid),
+    rows: loggingRows,
+  };
+  await chatty.stop();
+  cleanups.pop();
+  log(table('SQLite, LOG_LEVEL=info (a log line per request)', loggingRows));
+
+  // --- 3. A large store: sessions and recent revocations ---------------------------------------
+  const bigDir = join(work, 'big');
+  mkdirSync(bigDir);
+  const bigFile = join(bigDir, 'gatehouse.db');
+  const bigEnv = serverEnv(`sqlite:${bigFile}`);
+  await runGatehouse(['migrate'], bigEnv, bigDir);
+  const seeded = seedSqlite(bigFile, {
+    sessions: plan.sessions,
+    revoked: plan.revoked,
+    issuer: idp.issuer,
+    now: Date.now(),
+    sample: 64,
+  });
+  log(`seeded ${plan.sessions} sessions (${plan.revoked} revoked) in ${seeded.ms} ms`);
+  const big = await startServer({ env: bigEnv, cwd: bigDir, url });
+  cleanups.push(() => big.stop());
+  const bigTokens = await sessionTokens(url, cookieName, jwtSecret, [], seeded);
+  const bigRows = await measure(url, largeStoreScenarios(cookieName, bigTokens), secondary(big.proc.pid));
+  servers.sqliteLarge = {
+    database: 'sqlite',
+    logLevel: 'warn',
+    sessions: plan.sessions,
+    revokedSessions: plan.revoked,
+    seedMs: seeded.ms,
+    coldStartMs: big.coldStartMs,
+    memory: memoryOf(big.proc.pid),
+    rows: bigRows,
+  };
+  await big.stop();
+  cleanups.pop();
+  log(
+    table(
+      `SQLite with ${plan.sessions} sessions, ${plan.revoked} revoked (cold start ${big.coldStartMs} ms)`,
+      bigRows,
+    ),
+  );
+
+  // --- 4. PostgreSQL and MariaDB/MySQL, when configured ---------------------------------------
+  for (const kind of /** @type {const} */ (['postgres', 'mysql'])) {
+    const db = await createThrowawayDatabase(kind);
+    if (db === null) {
+      servers[kind] = {
+        skipped: `set BENCH_${kind === 'postgres' ? 'POSTGRES' : 'MYSQL'}_URL to measure it`,
+      };
+      continue;
+    }
+    cleanups.push(() => db.drop());
+    const dir = join(work, kind);
+    mkdirSync(dir);
+    const server = await startServer({ env: serverEnv(db.url), cwd: dir, url });
+    cleanups.push(() => server.stop());
+    const s = await signInMany(url, cookieName, idp.issuer, plan.signIns, plan.concurrentSignIns);
+    const t = await sessionTokens(url, cookieName, jwtSecret, s.tokens);
+    const rows = await measure(url, databaseScenarios(cookieName, t), secondary(server.proc.pid));
+    servers[kind] = {
+      database: kind,
+      logLevel: 'warn',
+      coldStartMs: server.coldStartMs,
+      memory: memoryOf(server.proc.pid),
+      signIns: { ...s, tokens: undefined },
+      rows,
+    };
+    await server.stop();
+    cleanups.pop();
+    log(
+      table(
+        `${kind === 'postgres' ? 'PostgreSQL' : 'MariaDB/MySQL'} (callback p50 ${s.callbackMs.p50} ms)`,
+        rows,
+      ),
+    );
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log(`cleanup: ${String(err)}`));
+  rmSync(work, { recursive: true, force: true });
+}
+
+const machine = /** @type {Record<string, unknown>} */ (results.machine);
+machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+if ((loadavg()[0] ?? 0) > cpus().length / 2) {
+  log(
+    `\nnote: the load average was ${machine.loadAverageAtEnd} on ${cpus().length} CPUs: other work competed with the run.`,
+  );
+}
+results.totalSeconds = Math.round((performance.now() - started) / 100) / 10;
+results.summary = summarize(results);
+mkdirSync(dirname(args.out ?? ''), { recursive: true });
+writeFileSync(args.out ?? '', `${JSON.stringify(results, null, 2)}\n`);
+log(`\n${summaryText(/** @type {Record<string, unknown>} */ (results.summary))}`);
+log(`\nwrote ${args.out} in ${results.totalSeconds} s`);
+
+/** @param {number | undefined} pid */
+function secondary(pid) {
+  return {
+    ...(pid === undefined ? {} : { pid }),
+    connections: plan.connections,
+    seconds: plan.secondarySeconds,
+    rounds: plan.rounds,
+    warmupSeconds: plan.warmupSeconds / 2,
+    log,
+  };
+}
