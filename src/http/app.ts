@@ -26,7 +26,7 @@ import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
 import metricsPlugin from './metrics.js';
-import { problemSchema } from './problem.js';
+import { problemSchema, sendProblem } from './problem.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { chatRoutes } from './routes/chat.js';
@@ -54,8 +54,11 @@ export interface AppDeps {
 
 const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
 
-/** Headers and cookies beyond these sizes are refused by Node itself with 431/400. */
-export const LIMITS = { bodyBytes: 64 * 1024, headerBytes: 16 * 1024 } as const;
+/**
+ * Bodies beyond this size are refused with 413. Headers (cookies included) beyond Node's own
+ * 16 KiB `maxHeaderSize` are refused by Node with 431 before Fastify sees them.
+ */
+export const LIMITS = { bodyBytes: 64 * 1024 } as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, store, sessions, oidc } = deps;
@@ -174,13 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/logout', { schema: { hide: true } }, async (_request, reply) => {
     // SECURITY.md F.30: sign-out is POST only; a GET (an image tag, a prefetch) changes nothing.
     reply.header('allow', 'POST');
-    return reply.code(405).type('application/problem+json').send({
-      type: 'https://gatehouse.dev/errors#method-not-allowed',
-      title: 'Method not allowed',
-      status: 405,
-      detail: 'Sign out with POST /logout.',
-      code: 'method_not_allowed',
-    });
+    return sendProblem(reply, 'method_not_allowed', 'Sign out with POST /logout.');
   });
 
   await app.register(fastifyStatic, {

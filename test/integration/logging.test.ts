@@ -8,34 +8,22 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, REDACT_PATHS } from '../../src/logger.js';
 import { createBrowser } from '../helpers/browser.js';
-import { signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
-import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
-import { freePort } from '../helpers/ports.js';
+import { signInAtDevIdp } from '../helpers/dev-idp.js';
+import type { TestGatehouse } from '../helpers/gatehouse.js';
+import { type Fixture, startWithProvider } from '../helpers/sign-in.js';
 
 const SECRET_KEY = 'sealing-key-that-must-never-be-logged-0123456789';
 const JWT_SECRET_KEY = 'signing-key-that-must-never-be-logged-0123456789';
 
 describe('logging', () => {
   let gh: TestGatehouse;
-  let idp: Awaited<ReturnType<typeof startDevIdp>>;
+  let idp: Fixture['idp'];
+  let fx: Fixture;
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
-    idp = await startDevIdp({ host: 'localhost', redirectUris: [`${appUrl}/auth`] });
-    gh = await startGatehouse({
-      env: {
-        PORT: String(port),
-        PUBLIC_URL: appUrl,
-        OIDC_ISSUER: idp.issuer,
-        GOOGLE_CLIENT_ID: idp.clientId,
-        GOOGLE_CLIENT_SECRET: idp.clientSecret,
-        SECRET_KEY,
-        JWT_SECRET_KEY,
-        LOG_LEVEL: 'trace',
-      },
-    });
+    fx = await startWithProvider({ env: { SECRET_KEY, JWT_SECRET_KEY, LOG_LEVEL: 'trace' } });
+    ({ gh, idp } = fx);
     secrets.push(SECRET_KEY, JWT_SECRET_KEY, idp.clientSecret);
 
     const browser = createBrowser();
@@ -67,10 +55,7 @@ describe('logging', () => {
     expect((await browser.post(`${gh.url}/logout`, '', { headers: { origin: gh.url } })).status).toBe(204);
   }, 60_000);
 
-  afterAll(async () => {
-    await gh?.close();
-    await idp?.close();
-  });
+  afterAll(async () => fx?.close());
 
   it('writes one line per request with method, route template, status, time and request id', () => {
     const requests = gh.logs.filter((l) => l.msg === 'request');

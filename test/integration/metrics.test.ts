@@ -7,9 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/session/types.js';
 import { createBrowser } from '../helpers/browser.js';
-import { signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
+import { signInAtDevIdp } from '../helpers/dev-idp.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { freePort } from '../helpers/ports.js';
+import { type Fixture, startWithProvider } from '../helpers/sign-in.js';
 
 /** One sample's value from the exposition text, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -24,34 +25,21 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('metrics', () => {
   let gh: TestGatehouse;
   let other: TestGatehouse;
-  let idp: Awaited<ReturnType<typeof startDevIdp>>;
+  let fx: Fixture;
   let metricsPort: number;
   let offset = 0;
   const clock: Clock = { now: () => Date.now() + offset };
 
   beforeAll(async () => {
-    const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
-    idp = await startDevIdp({ host: 'localhost', redirectUris: [`${appUrl}/auth`] });
-    gh = await startGatehouse({
-      clock,
-      env: {
-        PORT: String(port),
-        PUBLIC_URL: appUrl,
-        OIDC_ISSUER: idp.issuer,
-        GOOGLE_CLIENT_ID: idp.clientId,
-        GOOGLE_CLIENT_SECRET: idp.clientSecret,
-        TOKEN_TTL: '60s',
-      },
-    });
+    fx = await startWithProvider({ clock, env: { TOKEN_TTL: '60s' } });
+    ({ gh } = fx);
     metricsPort = await freePort();
     other = await startGatehouse({ env: { METRICS_PORT: String(metricsPort) } });
   }, 60_000);
 
   afterAll(async () => {
-    await gh?.close();
+    await fx?.close();
     await other?.close();
-    await idp?.close();
   });
 
   it('counts a sign-in, a failed callback, a renewal and a sign-out', async () => {

@@ -6,33 +6,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrowser } from '../helpers/browser.js';
-import { signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
-import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
-import { freePort } from '../helpers/ports.js';
+import { signInAtDevIdp } from '../helpers/dev-idp.js';
+import type { TestGatehouse } from '../helpers/gatehouse.js';
+import { type Fixture, startWithProvider } from '../helpers/sign-in.js';
 
 describe('sign-in flow against a provider on another site', () => {
+  let fx: Fixture;
   let gh: TestGatehouse;
-  let idp: Awaited<ReturnType<typeof startDevIdp>>;
+  let idp: Fixture['idp'];
 
   beforeAll(async () => {
-    const port = await freePort();
-    const appUrl = `http://127.0.0.1:${port}`;
-    idp = await startDevIdp({ host: 'localhost', redirectUris: [`${appUrl}/auth`] });
-    gh = await startGatehouse({
-      env: {
-        PORT: String(port),
-        PUBLIC_URL: appUrl,
-        OIDC_ISSUER: idp.issuer,
-        GOOGLE_CLIENT_ID: idp.clientId,
-        GOOGLE_CLIENT_SECRET: idp.clientSecret,
-      },
-    });
+    fx = await startWithProvider();
+    ({ gh, idp } = fx);
   });
 
-  afterAll(async () => {
-    await gh?.close();
-    await idp?.close();
-  });
+  afterAll(async () => fx?.close());
 
   it('signs in, calls /chat with the cookie it set, signs out, and is refused afterwards', async () => {
     const browser = createBrowser();
