@@ -216,7 +216,9 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       subject: claims.sub,
       email,
       name: cleanText(userinfo.name, MAX_NAME_LENGTH) ?? cleanText(claims.name, MAX_NAME_LENGTH),
-      picture: cleanPicture(userinfo.picture, acceptDataPictures) ?? cleanPicture(claims.picture, acceptDataPictures),
+      picture:
+        cleanPicture(userinfo.picture, acceptDataPictures) ??
+        cleanPicture(claims.picture, acceptDataPictures),
       hostedDomain,
     });
     return { identity, returnTo: tx.returnTo, clearCookie };
