@@ -14,6 +14,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 
 export type SameSite = 'strict' | 'lax' | 'none' | 'default';
@@ -78,6 +79,12 @@ export interface BrowserOptions {
   readonly maxRedirects?: number;
   /** Extra CA certificate(s) to trust for https test servers. */
   readonly ca?: string | Buffer;
+  /**
+   * The IP address to connect to for a host name (a hosts-file entry for names DNS cannot
+   * resolve here, e.g. app.gatehouse.test); undefined falls back to the normal lookup. The Host
+   * header, TLS SNI and certificate check still use the URL's host name.
+   */
+  readonly resolve?: (hostname: string) => string | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -130,6 +137,22 @@ function pathMatches(requestPath: string, cookiePath: string): boolean {
   return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
 }
 
+/** A `lookup` for node:net that answers every query with one address. */
+function fixedLookup(address: string): LookupFunction {
+  const family = isIP(address);
+  if (family === 0) throw new TypeError(`resolve must return an IP address, got ${address}`);
+  const lookup = (
+    _hostname: string,
+    options: { all?: boolean },
+    callback: (err: Error | null, address: unknown, family?: number) => void,
+  ): void => {
+    // net.connect asks for all addresses when autoSelectFamily is on (Node 20's default).
+    if (options.all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+  return lookup as unknown as LookupFunction;
+}
+
 function toUrl(hostOrUrl: string): URL {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(hostOrUrl) ? new URL(hostOrUrl) : new URL(`http://${hostOrUrl}/`);
 }
@@ -158,12 +181,14 @@ export class BrowserAgent {
   readonly #now: () => number;
   readonly #maxRedirects: number;
   readonly #ca: string | Buffer | undefined;
+  readonly #resolve: ((hostname: string) => string | undefined) | undefined;
 
   constructor(options: BrowserOptions = {}) {
     this.#userAgent = options.userAgent ?? 'GatehouseTestBrowser/1.0';
     this.#now = options.now ?? Date.now;
     this.#maxRedirects = options.maxRedirects ?? 20;
     this.#ca = options.ca;
+    this.#resolve = options.resolve;
   }
 
   // ---- cookie jar -------------------------------------------------------------------------
@@ -356,10 +381,17 @@ export class BrowserAgent {
     const outgoing: Record<string, string> = Object.fromEntries(headers);
     if (payload !== undefined) outgoing['content-length'] = String(payload.byteLength);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const address = this.#resolve?.(url.hostname.replace(/^\[|\]$/g, ''));
     return new Promise((resolve, reject) => {
       const req = send(
         url,
-        { method, headers: outgoing, agent: false, ...(this.#ca ? { ca: this.#ca } : {}) },
+        {
+          method,
+          headers: outgoing,
+          agent: false,
+          ...(this.#ca ? { ca: this.#ca } : {}),
+          ...(address !== undefined ? { lookup: fixedLookup(address) } : {}),
+        },
         (res) => {
           const responseHeaders = new Headers();
           for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {

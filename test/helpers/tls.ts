@@ -1,7 +1,8 @@
 /**
  * A throwaway self-signed TLS certificate for `localhost` / 127.0.0.1 (P-256, one day), made by
  * the openssl command line, for nginx in the deploy tests. Clients trust it by passing `cert` as
- * their CA.
+ * their CA. `dnsNames` adds host names to its subjectAltName (one certificate for several virtual
+ * hosts, e.g. app.gatehouse.test and api.gatehouse.test).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,14 @@ export interface TestCertificate {
   readonly cert: string;
 }
 
-export function createCertificate(dir: string): TestCertificate {
+export function createCertificate(
+  dir: string,
+  options: { readonly dnsNames?: readonly string[] } = {},
+): TestCertificate {
+  for (const name of options.dnsNames ?? []) {
+    if (!/^[a-z0-9*]([a-z0-9.-]*[a-z0-9])?$/i.test(name)) throw new TypeError(`not a DNS name: ${name}`);
+  }
+  const san = ['localhost', ...(options.dnsNames ?? [])].map((n) => `DNS:${n}`).join(',');
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   execFileSync(
@@ -30,7 +38,7 @@ export function createCertificate(dir: string): TestCertificate {
       '-subj',
       '/CN=localhost',
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${san},IP:127.0.0.1`,
       '-days',
       '1',
       '-keyout',
