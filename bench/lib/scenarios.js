@@ -1,7 +1,7 @@
 /**
  * What each server is asked. The first scenario of every list is the bare route — GET /healthz,
  * which has no authentication but passes through the same Fastify instance, plugins and hooks
- * (request id, helmet headers, CORS, logging hook): the ceiling an authenticated route is held to.
+ * (request id, security headers, CORS, logging hook): the ceiling an authenticated route is held to.
  * Gatehouse has no benchmark-only route.
  */
 
