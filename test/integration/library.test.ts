@@ -1,0 +1,58 @@
+/**
+ * Using Gatehouse as a library: the README's "Protecting your own routes" works as written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatehouse, createLogger, type Gatehouse, loadConfig } from '../../src/index.js';
+import { freePort } from '../helpers/ports.js';
+
+describe('library use: your own route behind requireUser', () => {
+  let gh: Gatehouse;
+  let url: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const { config } = loadConfig({
+      env: {
+        NODE_ENV: 'test',
+        PORT: String(port),
+        PUBLIC_URL: url,
+        DATABASE_URL: 'sqlite::memory:',
+        LOG_LEVEL: 'silent',
+      },
+      dotenv: false,
+    });
+    gh = await createGatehouse(config, { logger: createLogger(config), purge: false });
+    gh.app.get('/reports', { preHandler: gh.app.requireUser }, async (request) => ({
+      owner: request.user?.email,
+    }));
+    await gh.app.listen({ host: '127.0.0.1', port });
+  });
+  afterAll(async () => gh?.close());
+
+  it('answers 401 without a session and the user with one', async () => {
+    const anonymous = await fetch(`${url}/reports`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('not_authenticated');
+
+    // A session as a sign-in would leave it: user + session row, then a token.
+    const sessionInput = gh.sessions.newSession({ ip: '127.0.0.1', userAgent: 'test' });
+    const outcome = await gh.store.signIn(
+      {
+        issuer: 'https://issuer.example',
+        subject: 'lib-1',
+        email: 'lib@example.com',
+        emailVerified: true,
+        name: 'Lib',
+        picture: null,
+        hostedDomain: null,
+      },
+      sessionInput,
+    );
+    if ('disabled' in outcome) throw new Error('unexpected');
+    const { token } = await gh.sessions.issue(outcome.user, outcome.session);
+    const mine = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${token}` } });
+    expect(mine.status).toBe(200);
+    expect(await mine.json()).toEqual({ owner: 'lib@example.com' });
+  });
+});
