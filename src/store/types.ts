@@ -4,6 +4,8 @@
  * Times are JS `Date`s in and out (UTC in the database).
  */
 
+import type { VerifiedIdentity } from '../oidc/types.js';
+
 export interface User {
   readonly id: string;
   readonly issuer: string;
@@ -121,13 +123,14 @@ export interface Store {
   withMaintenanceLock<T>(fn: () => Promise<T>): Promise<MaintenanceLockResult<T>>;
 
   /**
-   * The end of a verified sign-in, in one transaction: upsert the user by (issuer, subject) —
+   * The end of a verified sign-in, in one transaction (only a VerifiedIdentity — the output of the
+   * callback verifier — can create a user or a session): upsert the user by (issuer, subject) —
    * never by email — setting last_login (and first_logged_in on insert), then create the session.
    * Race-safe: concurrent first sign-ins of one subject give one user row. Disabled users get
    * `{ disabled: true }` and no session.
    */
   signIn(
-    profile: UserProfileInput,
+    identity: VerifiedIdentity,
     session: NewSessionInput,
   ): Promise<
     { readonly user: User; readonly session: Session } | { readonly disabled: true; readonly user: User }

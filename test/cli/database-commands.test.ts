@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type OpenedStore, openStore } from '../../src/store/index.js';
 import type { NewSessionInput } from '../../src/store/types.js';
 import { type CreatedDatabase, describeEachDatabase } from '../helpers/databases.js';
+import { identityForTest } from '../helpers/identity.js';
 import { runCli, tempDir } from './run.js';
 
 const HOUR = 3600_000;
@@ -38,7 +39,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
   };
   const signIn = async (email: string, subject: string) => {
     const outcome = await store.signIn(
-      {
+      identityForTest({
         issuer: 'https://issuer.test',
         subject,
         email,
@@ -46,7 +47,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
         name: email,
         picture: null,
         hostedDomain: null,
-      },
+      }),
       newSession(),
     );
     if ('disabled' in outcome) throw new Error('unexpected disabled user');
@@ -156,7 +157,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
     expect(types).toEqual(expect.arrayContaining(['user_disabled', 'sessions_revoked_all']));
     // A disabled user's sign-in creates no session.
     const attempt = await store.signIn(
-      {
+      identityForTest({
         issuer: 'https://issuer.test',
         subject: 'linus',
         email: 'linus@example.com',
@@ -164,7 +165,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
         name: null,
         picture: null,
         hostedDomain: null,
-      },
+      }),
       newSession(),
     );
     expect('disabled' in attempt).toBe(true);
@@ -220,7 +221,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
 
     const old = newSession();
     await store.signIn(
-      {
+      identityForTest({
         issuer: 'https://issuer.test',
         subject: 'old',
         email: 'old@example.com',
@@ -228,7 +229,7 @@ describeEachDatabase('gatehouse database commands', (target) => {
         name: null,
         picture: null,
         hostedDomain: null,
-      },
+      }),
       {
         ...old,
         createdAt: new Date(Date.now() - 3 * HOUR),

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, createLogger, type Gatehouse, loadConfig } from '../../src/index.js';
+import { identityForTest } from '../helpers/identity.js';
 import { freePort } from '../helpers/ports.js';
 
 describe('library use: your own route behind requireUser', () => {
@@ -38,7 +39,7 @@ describe('library use: your own route behind requireUser', () => {
     // A session as a sign-in would leave it: user + session row, then a token.
     const sessionInput = gh.sessions.newSession({ ip: '127.0.0.1', userAgent: 'test' });
     const outcome = await gh.store.signIn(
-      {
+      identityForTest({
         issuer: 'https://issuer.example',
         subject: 'lib-1',
         email: 'lib@example.com',
@@ -46,7 +47,7 @@ describe('library use: your own route behind requireUser', () => {
         name: 'Lib',
         picture: null,
         hostedDomain: null,
-      },
+      }),
       sessionInput,
     );
     if ('disabled' in outcome) throw new Error('unexpected');

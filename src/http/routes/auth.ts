@@ -122,18 +122,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       }
       try {
         const sessionInput = sessions.newSession(meta);
-        const outcome = await store.signIn(
-          {
-            issuer: identity.issuer,
-            subject: identity.subject,
-            email: identity.email,
-            emailVerified: identity.emailVerified,
-            name: identity.name,
-            picture: identity.picture,
-            hostedDomain: identity.hostedDomain,
-          },
-          sessionInput,
-        );
+        const outcome = await store.signIn(identity, sessionInput);
         if ('disabled' in outcome) {
           throw new GatehouseError('user_disabled', 'This account has been disabled by an operator.', {
             reason: 'user_disabled',

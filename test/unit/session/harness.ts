@@ -13,6 +13,7 @@ import { SessionManager } from '../../../src/session/manager.js';
 import type { IssuedToken, RevocationBus, SessionClaims, TokenCheck } from '../../../src/session/types.js';
 import { openStore } from '../../../src/store/index.js';
 import type { Session, Store, User } from '../../../src/store/types.js';
+import { identityForTest } from '../../helpers/identity.js';
 import { ManualClock } from './clock.js';
 import { sqliteDatabase, type TestConfigOverrides, testConfig } from './config.js';
 
@@ -102,7 +103,7 @@ export class Harness {
     who = `user${++this.#n}`,
   ): Promise<{ user: User; session: Session; token: IssuedToken }> {
     const result = await store.signIn(
-      {
+      identityForTest({
         issuer: 'https://issuer.test',
         subject: `subject-${who}`,
         email: `${who}@example.com`,
@@ -110,7 +111,7 @@ export class Harness {
         name: who === 'anon' ? null : `Name ${who}`,
         picture: null,
         hostedDomain: null,
-      },
+      }),
       manager.newSession(META),
     );
     if ('disabled' in result) throw new Error('unexpected disabled user');

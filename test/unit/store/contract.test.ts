@@ -37,7 +37,7 @@ describeEachDatabase('Store contract', (target) => {
         name: 'Ada King',
         picture: null,
         hostedDomain: 'example.com',
-        emailVerified: true,
+        emailVerified: true as const,
       };
       const second = await signedIn(store, t1, changed);
       expect(second.user.id).toBe(first.user.id);

@@ -1,9 +1,11 @@
 /** Shared fixtures for the store suites: a migrated store per database target, and inputs. */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
+import type { VerifiedIdentity } from '../../../src/oidc/types.js';
 import { type OpenedStore, openStore } from '../../../src/store/index.js';
 import type { NewSessionInput, UserProfileInput } from '../../../src/store/types.js';
 import type { CreatedDatabase, DatabaseTarget } from '../../helpers/databases.js';
+import { identityForTest } from '../../helpers/identity.js';
 
 export const DAY = 24 * 60 * 60 * 1000;
 
@@ -48,9 +50,9 @@ export function randomId(bytes = 16): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-export function profile(overrides: Partial<UserProfileInput> = {}): UserProfileInput {
+export function profile(overrides: Partial<UserProfileInput> = {}): VerifiedIdentity {
   const subject = overrides.subject ?? randomId(9);
-  return {
+  return identityForTest({
     issuer: 'https://issuer.test',
     subject,
     email: `user-${subject}@example.com`,
@@ -59,7 +61,7 @@ export function profile(overrides: Partial<UserProfileInput> = {}): UserProfileI
     picture: 'https://example.com/ada.png',
     hostedDomain: null,
     ...overrides,
-  };
+  });
 }
 
 export function sessionInput(at: number, overrides: Partial<NewSessionInput> = {}): NewSessionInput {
@@ -75,7 +77,7 @@ export function sessionInput(at: number, overrides: Partial<NewSessionInput> = {
 }
 
 /** Signs in and returns the created session, failing the test on a refusal. */
-export async function signedIn(store: OpenedStore, at: number, p: UserProfileInput = profile()) {
+export async function signedIn(store: OpenedStore, at: number, p: VerifiedIdentity = profile()) {
   const result = await store.signIn(p, sessionInput(at));
   if ('disabled' in result) throw new Error('unexpected refusal');
   return result;
