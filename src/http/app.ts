@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit });
+  await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit, now });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { config, store, sessions, now });
   await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });

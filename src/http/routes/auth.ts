@@ -22,6 +22,8 @@ export interface AuthRoutesOptions {
   readonly oidc: OidcClient;
   /** Per-IP limits for the sign-in routes (SECURITY.md H.36). */
   readonly rateLimit: { max: number; timeWindow: number };
+  /** The clock (ms) for audit timestamps, so they agree with the session rows. */
+  readonly now: () => number;
 }
 
 /** Failures that send the browser back to the frontend with `?auth_error=`; the rest answer with their status. */
@@ -131,13 +133,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         const token = await sessions.issue(outcome.user, outcome.session);
         const cookie = sessionCookie(config, token, outcome.session.expiresAt);
         reply.setCookie(cookie.name, cookie.value, cookie.options);
-        await recordQuietly(request, store, {
-          type: 'sign_in',
-          userId: outcome.user.id,
-          sessionId: outcome.session.id,
-          reason: null,
-          ...meta,
-        });
+        await recordQuietly(
+          request,
+          store,
+          { type: 'sign_in', userId: outcome.user.id, sessionId: outcome.session.id, reason: null, ...meta },
+          options.now,
+        );
         request.log.info({ userId: outcome.user.id, sessionId: outcome.session.id }, 'sign-in succeeded');
         request.server.metrics.signIn('success');
         return reply.redirect(returnTo, 303);
@@ -156,7 +157,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     if (!isGatehouseError(err)) throw err;
     request.log.warn({ code: err.code, reason: err.reason }, 'sign-in failed');
     request.server.metrics.signIn('failure', err.reason ?? err.code);
-    await recordQuietly(request, store, { type: 'sign_in_failed', reason: err.reason ?? err.code, ...meta });
+    await recordQuietly(
+      request,
+      store,
+      { type: 'sign_in_failed', reason: err.reason ?? err.code, ...meta },
+      options.now,
+    );
     if (redirectsToFrontend(err.code)) return reply.redirect(frontendWithError(config, err.code), 303);
     return sendError(reply, err);
   }
@@ -234,9 +240,10 @@ async function recordQuietly(
   request: FastifyRequest,
   store: Store,
   event: Omit<NewAuthEvent, 'at'>,
+  now: () => number,
 ): Promise<void> {
   try {
-    await store.events.record({ ...event, at: new Date() });
+    await store.events.record({ ...event, at: new Date(now()) });
   } catch (err) {
     request.log.warn({ err: isGatehouseError(err) ? err.code : 'error' }, 'could not write the audit event');
   }
