@@ -24,6 +24,12 @@ import { type Clock, type SessionClaims, systemClock } from './types.js';
 /** Longer tokens are rejected before any work (ours are ~300 bytes; cookies must stay < 4 KB). */
 export const MAX_TOKEN_LENGTH = 4096;
 
+/**
+ * How many verified tokens are remembered (under 1 KB each): enough for the clients active within
+ * one TOKEN_TTL on a busy instance; beyond it the oldest are verified again when they come back.
+ */
+export const VERIFIED_CACHE_SIZE = 10_000;
+
 /** Tolerated clock difference between instances for `iat` (SECURITY.md 15). */
 export const CLOCK_SKEW_SECONDS = 30;
 
@@ -100,6 +106,11 @@ export class TokenCodec {
   readonly #signer: SignKey;
   /** Exact header segment → key: selecting the key is one Map lookup. */
   readonly #byHeader: ReadonlyMap<string, VerifyKey>;
+  /** Tokens whose signature and claims verified, by their exact string (see verify). */
+  readonly #verified = new Map<
+    string,
+    { readonly claims: SessionClaims; readonly result: TokenVerification }
+  >();
 
   constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock) {
     if (!Array.isArray(jwtSecretKeys) || jwtSecretKeys.length === 0) {
@@ -128,6 +139,11 @@ export class TokenCodec {
     this.#signer = signer!;
     this.#byHeader = byHeader;
     this.kids = Object.freeze([...secretByKid.keys()]);
+  }
+
+  /** How many verified tokens are remembered now (bounded by VERIFIED_CACHE_SIZE). */
+  get cachedTokens(): number {
+    return this.#verified.size;
   }
 
   /** kid of the key that signs new tokens. */
@@ -162,7 +178,12 @@ export class TokenCodec {
 
   /** The hot-path check. Synchronous; never throws, whatever `token` is. */
   verify(token: string): TokenVerification {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !SHAPE.test(token)) return MALFORMED;
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return MALFORMED;
+    // A client presents the same token on every request until it expires: once its signature and
+    // claims have been verified, the exact same string needs only the time checks again.
+    const known = this.#verified.get(token);
+    if (known !== undefined) return this.#checkTimes(known);
+    if (!SHAPE.test(token)) return MALFORMED;
     const dot1 = token.indexOf('.');
     const dot2 = token.indexOf('.', dot1 + 1);
 
@@ -184,10 +205,10 @@ export class TokenCodec {
     } catch {
       return BAD_PAYLOAD;
     }
-    return this.#checkClaims(payload);
+    return this.#checkClaims(payload, token);
   }
 
-  #checkClaims(payload: unknown): TokenVerification {
+  #checkClaims(payload: unknown, token: string): TokenVerification {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return BAD_PAYLOAD;
     const { sub, sid, email, name, iat, exp, nbf } = payload as Record<string, unknown>;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) return BAD_CLAIMS;
@@ -204,6 +225,29 @@ export class TokenCodec {
     const claims: SessionClaims =
       name === undefined ? { sub, sid, email, iat, exp } : { sub, sid, email, name, iat, exp };
     // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
-    return exp <= nowSeconds ? { ok: false, reason: 'expired', claims } : { ok: true, claims };
+    if (exp <= nowSeconds) return { ok: false, reason: 'expired', claims };
+    // Only a token without nbf is remembered, so the time checks below are all it needs.
+    if (nbf === undefined) this.#remember(token, claims);
+    return { ok: true, claims };
+  }
+
+  /** The time checks of #checkClaims, for a token whose signature and claims were verified. */
+  #checkTimes(known: {
+    readonly claims: SessionClaims;
+    readonly result: TokenVerification;
+  }): TokenVerification {
+    const nowSeconds = Math.floor(this.#clock.now() / 1000);
+    if (known.claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
+    if (known.claims.exp <= nowSeconds) return { ok: false, reason: 'expired', claims: known.claims };
+    return known.result;
+  }
+
+  /** Bounded: past VERIFIED_CACHE_SIZE the oldest entry goes (Map keeps insertion order). */
+  #remember(token: string, claims: SessionClaims): void {
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    this.#verified.set(token, { claims, result: Object.freeze({ ok: true, claims }) });
   }
 }

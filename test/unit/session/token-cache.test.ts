@@ -1,0 +1,65 @@
+/**
+ * The verified-token memory of TokenCodec: a token seen before skips the HMAC and the parse, but
+ * never the time checks, and the memory stays bounded.
+ */
+import { describe, expect, it } from 'vitest';
+import { TokenCodec, VERIFIED_CACHE_SIZE } from '../../../src/session/token.js';
+import { ManualClock } from './clock.js';
+import { KEY_A } from './jwt-fixtures.js';
+
+const clock = new ManualClock();
+const seconds = () => Math.floor(clock.now() / 1000);
+
+async function fresh(codec: TokenCodec, ttl = 900, sid = 'sess-1') {
+  return codec.sign({ sub: 'user-1', sid, email: 'ada@example.com', iat: seconds(), exp: seconds() + ttl });
+}
+
+describe('TokenCodec verified-token memory', () => {
+  it('answers a repeated token like the first time', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await fresh(codec);
+    const first = codec.verify(token);
+    expect(first.ok).toBe(true);
+    expect(codec.verify(token)).toEqual(first);
+  });
+
+  it('still expires a remembered token exactly at exp', async () => {
+    const start = clock.now();
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await fresh(codec, 60);
+    expect(codec.verify(token).ok).toBe(true);
+    clock.advance(59_000);
+    expect(codec.verify(token).ok).toBe(true);
+    clock.advance(1_000);
+    expect(codec.verify(token)).toMatchObject({ ok: false, reason: 'expired' });
+    clock.set(start);
+  });
+
+  it('refuses a remembered token whose iat is in the future after the clock moved back', async () => {
+    const start = clock.now();
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await fresh(codec);
+    expect(codec.verify(token).ok).toBe(true);
+    clock.set(start - 120_000);
+    expect(codec.verify(token)).toMatchObject({ ok: false, reason: 'invalid', detail: 'not_yet_valid' });
+    clock.set(start);
+  });
+
+  it('never remembers a tampered token: one changed character is verified and refused', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await fresh(codec);
+    expect(codec.verify(token).ok).toBe(true);
+    const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'Q' : 'A'}`;
+    expect(codec.verify(tampered)).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
+  it('stays bounded: the oldest token is verified again once the memory is full', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const first = await fresh(codec, 900, 'first');
+    codec.verify(first);
+    for (let i = 0; i < VERIFIED_CACHE_SIZE; i++) codec.verify(await fresh(codec, 900, `s${i}`));
+    // Still correct after eviction (verified from scratch).
+    expect(codec.verify(first).ok).toBe(true);
+    expect(codec.cachedTokens).toBeLessThanOrEqual(VERIFIED_CACHE_SIZE);
+  });
+});
