@@ -1,18 +1,8 @@
-import type { Clock } from '../../../src/session/types.js';
+import { ManualClock as Base } from '../../helpers/clock.js';
 
-/** A clock the test moves by hand (ms since the epoch). */
-export class ManualClock implements Clock {
-  #now: number;
+/** Session unit tests start every clock at one fixed instant, so their expectations are exact. */
+export class ManualClock extends Base {
   constructor(start: number = Date.UTC(2030, 0, 1, 12, 0, 0)) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  set(ms: number): void {
-    this.#now = ms;
-  }
-  advance(ms: number): void {
-    this.#now += ms;
+    super(start);
   }
 }
