@@ -1,10 +1,12 @@
 /**
  * Session tokens: HS256 JWTs signed by Gatehouse (DESIGN.md "Sessions: fast and revocable").
  *
- * jose signs (issuance is rare). Verification is the hot path of every authenticated request,
- * and jose's `jwtVerify` costs ~40 µs of CPU per token against ~8 µs for `node:crypto`, so
- * `verify` is a small, strict verifier on `node:crypto`, cross-checked against jose in
- * test/unit/session/token-crosscheck.test.ts. It accepts only what Gatehouse itself issues:
+ * Both directions are `node:crypto` HMAC-SHA256 with a prebuilt key. Verification is the hot path
+ * of every authenticated request, and jose's `jwtVerify` costs ~40 µs of CPU per token against
+ * ~8 µs here; signing sits on the sign-in callback, where jose's WebCrypto `SignJWT` cost ~0.3 ms.
+ * Tokens are written byte for byte as jose writes them and verified by a small, strict verifier
+ * cross-checked against jose (test/unit/session/token-crosscheck.test.ts). It accepts only what
+ * Gatehouse itself issues:
  *
  * - the protected header must equal, byte for byte, the one Gatehouse writes for a configured
  *   key, so `alg` is pinned to HS256 and `none`, `crit`, `jku`, `jwk`, `x5u`, `b64` and other
@@ -18,7 +20,6 @@
  * reveals nothing useful about a high-entropy key).
  */
 import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { type Clock, type SessionClaims, systemClock } from './types.js';
 
 /** Longer tokens are rejected before any work (ours are ~300 bytes; cookies must stay < 4 KB). */
@@ -29,6 +30,13 @@ export const MAX_TOKEN_LENGTH = 4096;
  * one TOKEN_TTL on a busy instance; beyond it the oldest are verified again when they come back.
  */
 export const VERIFIED_CACHE_SIZE = 10_000;
+
+/**
+ * How many refused tokens are remembered: a client that keeps presenting the same bad token (a
+ * stale cookie after a key was retired, a script retrying a forged one) is refused without another
+ * HMAC. Kept apart from the verified ones, so a flood of distinct junk never evicts a good token.
+ */
+export const REFUSED_CACHE_SIZE = 1_000;
 
 /** Tolerated clock difference between instances for `iat` (SECURITY.md 15). */
 export const CLOCK_SKEW_SECONDS = 30;
@@ -58,7 +66,7 @@ interface VerifyKey {
 
 interface SignKey {
   readonly kid: string;
-  readonly secret: Uint8Array;
+  readonly keyObject: KeyObject;
   readonly headerSegment: string;
 }
 
@@ -111,6 +119,8 @@ export class TokenCodec {
     string,
     { readonly claims: SessionClaims; readonly result: TokenVerification }
   >();
+  /** Tokens refused for a reason that no passing of time changes (not `not_yet_valid`). */
+  readonly #refused = new Map<string, TokenVerification>();
 
   constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock) {
     if (!Array.isArray(jwtSecretKeys) || jwtSecretKeys.length === 0) {
@@ -130,10 +140,10 @@ export class TokenCodec {
         throw new TypeError('Two JWT secret keys share a key id; generate a new key');
       }
       secretByKid.set(kid, secret);
-      const bytes = Buffer.from(secret, 'utf8');
+      const keyObject = createSecretKey(Buffer.from(secret, 'utf8'));
       const headerSegment = headerSegmentFor(kid);
-      byHeader.set(headerSegment, { kid, keyObject: createSecretKey(bytes) });
-      signer ??= { kid, secret: new Uint8Array(bytes), headerSegment };
+      byHeader.set(headerSegment, { kid, keyObject });
+      signer ??= { kid, keyObject, headerSegment };
     }
     this.#clock = clock;
     this.#signer = signer!;
@@ -144,6 +154,11 @@ export class TokenCodec {
   /** How many verified tokens are remembered now (bounded by VERIFIED_CACHE_SIZE). */
   get cachedTokens(): number {
     return this.#verified.size;
+  }
+
+  /** How many refused tokens are remembered now (bounded by REFUSED_CACHE_SIZE). */
+  get cachedRefusals(): number {
+    return this.#refused.size;
   }
 
   /** kid of the key that signs new tokens. */
@@ -161,19 +176,12 @@ export class TokenCodec {
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
       throw new TypeError('iat and exp must be whole seconds with exp > iat');
     }
-    const payload: Record<string, string> = { sid, email };
-    if (name !== undefined) payload.name = name;
-    const token = await new SignJWT(payload)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.#signer.kid })
-      .setSubject(sub)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .sign(this.#signer.secret);
-    // verify() matches headers byte for byte; fail loudly here, not on every request later.
-    if (!token.startsWith(`${this.#signer.headerSegment}.`)) {
-      throw new Error('jose wrote an unexpected JWT header; the session verifier would refuse it');
-    }
-    return token;
+    // The claims in the order jose's SignJWT writes them, so either one could have issued the
+    // token (test/unit/session/token.test.ts compares them byte for byte).
+    const payload = name === undefined ? { sid, email, sub, iat, exp } : { sid, email, name, sub, iat, exp };
+    const signingInput = `${this.#signer.headerSegment}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
+    const signature = createHmac('sha256', this.#signer.keyObject).update(signingInput).digest('base64url');
+    return `${signingInput}.${signature}`;
   }
 
   /** The hot-path check. Synchronous; never throws, whatever `token` is. */
@@ -183,6 +191,14 @@ export class TokenCodec {
     // claims have been verified, the exact same string needs only the time checks again.
     const known = this.#verified.get(token);
     if (known !== undefined) return this.#checkTimes(known);
+    const refused = this.#refused.get(token);
+    if (refused !== undefined) return refused;
+    const result = this.#verifyFully(token);
+    if (!result.ok && result.reason === 'invalid' && result !== NOT_YET_VALID) this.#refuse(token, result);
+    return result;
+  }
+
+  #verifyFully(token: string): TokenVerification {
     if (!SHAPE.test(token)) return MALFORMED;
     const dot1 = token.indexOf('.');
     const dot2 = token.indexOf('.', dot1 + 1);
@@ -240,6 +256,15 @@ export class TokenCodec {
     if (known.claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
     if (known.claims.exp <= nowSeconds) return { ok: false, reason: 'expired', claims: known.claims };
     return known.result;
+  }
+
+  /** Bounded like #remember. Only time-independent refusals come here. */
+  #refuse(token: string, result: TokenVerification): void {
+    if (this.#refused.size >= REFUSED_CACHE_SIZE) {
+      const oldest = this.#refused.keys().next().value;
+      if (oldest !== undefined) this.#refused.delete(oldest);
+    }
+    this.#refused.set(token, result);
   }
 
   /** Bounded: past VERIFIED_CACHE_SIZE the oldest entry goes (Map keeps insertion order). */

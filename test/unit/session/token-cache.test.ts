@@ -3,9 +3,9 @@
  * never the time checks, and the memory stays bounded.
  */
 import { describe, expect, it } from 'vitest';
-import { TokenCodec, VERIFIED_CACHE_SIZE } from '../../../src/session/token.js';
+import { REFUSED_CACHE_SIZE, TokenCodec, VERIFIED_CACHE_SIZE } from '../../../src/session/token.js';
 import { ManualClock } from './clock.js';
-import { KEY_A } from './jwt-fixtures.js';
+import { KEY_A, KEY_B } from './jwt-fixtures.js';
 
 const clock = new ManualClock();
 const seconds = () => Math.floor(clock.now() / 1000);
@@ -61,5 +61,46 @@ describe('TokenCodec verified-token memory', () => {
     // Still correct after eviction (verified from scratch).
     expect(codec.verify(first).ok).toBe(true);
     expect(codec.cachedTokens).toBeLessThanOrEqual(VERIFIED_CACHE_SIZE);
+  });
+
+  it('remembers a refused token with its reason, but never a refusal that time can undo', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const other = new TokenCodec([KEY_B], clock);
+    const token = await fresh(codec);
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${(await fresh(other)).split('.')[2]}`;
+    const foreign = await fresh(other);
+    expect(codec.verify(forged)).toMatchObject({ ok: false, reason: 'invalid', detail: 'bad_signature' });
+    expect(codec.verify(foreign)).toMatchObject({ ok: false, reason: 'invalid', detail: 'unknown_key' });
+    expect(codec.cachedRefusals).toBe(2);
+    expect(codec.verify(forged)).toMatchObject({ detail: 'bad_signature' });
+    expect(codec.verify(foreign)).toMatchObject({ detail: 'unknown_key' });
+    expect(codec.cachedRefusals).toBe(2);
+
+    // Issued two minutes ahead (another instance's clock): refused now, valid once time catches up.
+    const start = clock.now();
+    const early = await codec.sign({
+      sub: 'user-1',
+      sid: 'sess-early',
+      email: 'ada@example.com',
+      iat: seconds() + 120,
+      exp: seconds() + 900,
+    });
+    expect(codec.verify(early)).toMatchObject({ detail: 'not_yet_valid' });
+    expect(codec.cachedRefusals).toBe(2);
+    clock.advance(120_000);
+    expect(codec.verify(early).ok).toBe(true);
+    clock.set(start);
+  });
+
+  it('keeps refusals bounded and apart: a flood of junk never evicts a verified token', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const good = await fresh(codec);
+    expect(codec.verify(good).ok).toBe(true);
+    for (let i = 0; i < REFUSED_CACHE_SIZE * 2; i++) codec.verify(`junk-${i}`);
+    expect(codec.cachedRefusals).toBe(REFUSED_CACHE_SIZE);
+    expect(codec.cachedTokens).toBe(1);
+    expect(codec.verify(good).ok).toBe(true);
+    // The oldest junk was let go and is refused again from scratch, with the same answer.
+    expect(codec.verify('junk-0')).toMatchObject({ ok: false, reason: 'invalid', detail: 'malformed' });
   });
 });

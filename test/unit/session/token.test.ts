@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { keyId, MAX_TOKEN_LENGTH, TokenCodec } from '../../../src/session/token.js';
 import type { SessionClaims } from '../../../src/session/types.js';
@@ -38,6 +38,25 @@ describe('TokenCodec', () => {
     });
     expect(payload).toEqual({ ...claims(), name: 'Ada' });
     expect(codec.verify(token)).toEqual({ ok: true, claims: { ...claims(), name: 'Ada' } });
+  });
+
+  it('writes, byte for byte, the token jose SignJWT writes for the same claims and key', async () => {
+    const codec = new TokenCodec([KEY_A, KEY_B], clock);
+    const names = [undefined, 'Ada', '', 'Zoë “Ö” 日本 🙂', 'a"b\\c\n\u0000', '\ud800 lone surrogate'];
+    for (const name of names) {
+      const c = claims(name === undefined ? {} : { name });
+      const payload: Record<string, string> = { sid: c.sid, email: c.email };
+      if (name !== undefined) payload.name = name;
+      const reference = await new SignJWT(payload)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: keyId(KEY_A) })
+        .setSubject(c.sub)
+        .setIssuedAt(c.iat)
+        .setExpirationTime(c.exp)
+        .sign(new TextEncoder().encode(KEY_A));
+      const token = await codec.sign(c);
+      expect(token).toBe(reference);
+      expect(codec.verify(token)).toEqual({ ok: true, claims: c });
+    }
   });
 
   it('omits name when absent and returns only the known claims', async () => {
