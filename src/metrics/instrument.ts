@@ -83,5 +83,6 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     check: () => time('check', () => client.check()),
     status: () => client.status(),
     transactionCookieName: (state) => client.transactionCookieName(state),
+    close: () => client.close(),
   };
 }

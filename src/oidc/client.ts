@@ -52,6 +52,8 @@ export interface OidcClient {
   check(): Promise<ProviderStatus>;
   /** The transaction cookie name for a state (lets http/ clear it after a provider error). */
   transactionCookieName(state: string): string;
+  /** Closes the idle connections to the provider (on shutdown). */
+  close(): void;
 }
 
 export interface OidcClientOptions {
@@ -290,6 +292,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     status: () => provider.status(),
     check: () => provider.check(),
     transactionCookieName: cookieName,
+    close: () => provider.close(),
   };
 }
 

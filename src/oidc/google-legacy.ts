@@ -23,8 +23,10 @@ const slots = new AsyncLocalStorage<CaptureSlot>();
 
 /** Makes the configuration's fetch remember token-endpoint JSON bodies for `runCapturing`. */
 export function captureTokenResponses(configuration: oidc.Configuration, tokenEndpoint: string): void {
+  const inner: oidc.CustomFetch =
+    configuration[oidc.customFetch] ?? ((url, options) => fetch(url, options as RequestInit));
   configuration[oidc.customFetch] = async (url, options) => {
-    const response = await fetch(url, options as RequestInit);
+    const response = await inner(url, options);
     const slot = slots.getStore();
     if (slot !== undefined && String(url) === tokenEndpoint && response.ok) {
       slot.body = await response

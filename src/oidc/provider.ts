@@ -3,11 +3,12 @@
  * briefly), the JWKS resolver, and the health that /readyz and `gatehouse doctor` report
  * (SECURITY H39: a provider outage is reported within seconds and so is its recovery).
  */
-import { createRemoteJWKSet, type RemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, customFetch as joseCustomFetch, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/types.js';
 import type { Clock } from '../session/types.js';
 import { captureTokenResponses, GOOGLE_ISSUER } from './google-legacy.js';
+import { createProviderHttpClient } from './http-client.js';
 import type { OidcLogger } from './logger.js';
 import { describeFailure, providerFailure } from './provider-errors.js';
 import type { ProviderStatus } from './types.js';
@@ -37,12 +38,16 @@ export interface Provider {
   check(): Promise<ProviderStatus>;
   /** Lets the callback verifier report a JWKS failure it saw. */
   recordFailure(err: unknown, what: string): void;
+  /** Closes idle connections to the provider. */
+  close(): void;
 }
 
 export function createProvider(options: { config: Config; clock: Clock; logger: OidcLogger }): Provider {
   const { config, clock, logger } = options;
   const issuer = config.oidc.issuer;
   const timeoutSeconds = config.oidc.timeoutSeconds;
+  // One client (and its kept-alive connections) for every request to this provider.
+  const http = createProviderHttpClient();
 
   let current: { handle: ProviderHandle; fetchedAt: number } | undefined;
   let inflight: Promise<ProviderHandle> | undefined;
@@ -81,7 +86,7 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
         [oidc.clockTolerance]: config.oidc.clockSkewSeconds,
       },
       oidc.ClientSecretBasic(config.oidc.clientSecret),
-      { timeout: timeoutSeconds, execute },
+      { timeout: timeoutSeconds, execute, [oidc.customFetch]: http.fetch },
     );
     const metadata = configuration.serverMetadata();
     if (typeof metadata.jwks_uri !== 'string') {
@@ -99,6 +104,7 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
             cooldownDuration: JWKS_COOLDOWN_MS,
             cacheMaxAge: JWKS_MAX_AGE_MS,
             timeoutDuration: Math.round(timeoutSeconds * 1000),
+            [joseCustomFetch]: http.fetch,
           });
     return { configuration, metadata, jwks };
   }
@@ -163,6 +169,10 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
 
     recordFailure(err, what) {
       markFailure(err, what);
+    },
+
+    close() {
+      http.close();
     },
   };
 }

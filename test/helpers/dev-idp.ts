@@ -23,6 +23,8 @@ export interface StartedDevIdp {
   readonly issuer: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** How many requests the provider has received whose path ends with `suffix` (e.g. '/token'). */
+  requestsTo(suffix: string): number;
   close(): Promise<void>;
 }
 
@@ -52,12 +54,17 @@ export async function startDevIdp(options: StartDevIdpOptions): Promise<StartedD
     server.close();
     throw err;
   }
-  server.on('request', (req, res) => idp.handle(req, res));
+  const paths: string[] = [];
+  server.on('request', (req, res) => {
+    paths.push(new URL(req.url ?? '/', issuer).pathname);
+    idp.handle(req, res);
+  });
 
   return {
     issuer,
     clientId,
     clientSecret,
+    requestsTo: (suffix) => paths.filter((path) => path.endsWith(suffix)).length,
     async close() {
       await idp.close();
       server.closeAllConnections();

@@ -4,7 +4,7 @@
  * driven by the cookie-jar browser agent. Token-endpoint requests are counted at the network edge
  * (a pass-through wrapper around fetch) to prove the pre-exchange checks send nothing.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
 import { createBrowser } from '../../helpers/browser.js';
 import { cancelAtDevIdp, type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
@@ -14,8 +14,9 @@ import { expectFailure, start } from './support/flow.js';
 const REDIRECT = 'http://127.0.0.1:8000/auth';
 let idp: StartedDevIdp;
 let client: OidcClient;
-let tokenRequests = 0;
-const realFetch = globalThis.fetch;
+/** Token requests the provider received during this test. */
+let tokenRequestsBefore = 0;
+const tokenRequests = () => idp.requestsTo('/token') - tokenRequestsBefore;
 
 beforeAll(async () => {
   idp = await startDevIdp({ host: 'localhost', redirectUris: [REDIRECT] });
@@ -24,19 +25,14 @@ afterAll(async () => {
   await idp.close();
 });
 beforeEach(() => {
-  tokenRequests = 0;
-  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (url.startsWith(idp.issuer) && new URL(url).pathname.endsWith('/token')) tokenRequests += 1;
-    return realFetch(input, init);
-  });
+  tokenRequestsBefore = idp.requestsTo('/token');
   client = createOidcClient({
     config: testConfig({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret }),
     consumeTransaction: setConsumer().consume,
   });
 });
 afterEach(() => {
-  vi.restoreAllMocks();
+  client.close();
 });
 
 async function signedInCallback(c: OidcClient = client, returnTo?: string) {
@@ -64,7 +60,7 @@ describe('sign-in through the development provider', () => {
     });
     expect(result.identity.subject.length).toBeGreaterThan(0);
     expect(result.returnTo).toBe('http://127.0.0.1:8000/after');
-    expect(tokenRequests).toBe(1);
+    expect(tokenRequests()).toBe(1);
     expect((await client.check()).ok).toBe(true);
   });
 
@@ -76,7 +72,7 @@ describe('sign-in through the development provider', () => {
       'login_failed',
       'transaction_replayed',
     );
-    expect(tokenRequests).toBe(1);
+    expect(tokenRequests()).toBe(1);
   });
 
   it('refuses a state mismatch, a missing cookie, a wrong or missing iss, before any token request', async () => {
@@ -115,7 +111,7 @@ describe('sign-in through the development provider', () => {
       'login_failed',
       'iss_missing',
     );
-    expect(tokenRequests).toBe(0);
+    expect(tokenRequests()).toBe(0);
 
     // The untouched callback still works afterwards: none of the above consumed the transaction.
     const result = await client.completeLogin({ search: callback.search, cookies: s.cookies });
@@ -136,7 +132,7 @@ describe('sign-in through the development provider', () => {
     expect(client.transactionCookieName(callback.searchParams.get('state') ?? '')).toBe(
       Object.keys(s.cookies)[0],
     );
-    expect(tokenRequests).toBe(0);
+    expect(tokenRequests()).toBe(0);
   });
 
   it('answers a duplicate state with 400', async () => {
@@ -147,6 +143,6 @@ describe('sign-in through the development provider', () => {
       'duplicate_parameter',
     );
     expect(err.status).toBe(400);
-    expect(tokenRequests).toBe(0);
+    expect(tokenRequests()).toBe(0);
   });
 });
