@@ -6,14 +6,14 @@
 import type { FastifyInstance } from 'fastify';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
-import { createDevIdp, type DevIdp } from './dev-idp/index.js';
+import type { DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
 import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
 import { createOidcClient, type OidcClient } from './oidc/client.js';
 import { SessionManager } from './session/manager.js';
-import { RedisRevocationBus } from './session/redis-bus.js';
+import type { RedisRevocationBus } from './session/redis-bus.js';
 import { type Clock, systemClock } from './session/types.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -58,6 +58,8 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
     // it (or while Redis is down) polling keeps the bound and each instance counts on its own.
     let bus: RedisRevocationBus | undefined;
     if (config.redis.url !== undefined) {
+      // Optional parts are loaded only when configured (docs/performance.md, "Memory").
+      const { RedisRevocationBus } = await import('./session/redis-bus.js');
       const redisBus = new RedisRevocationBus({
         url: config.redis.url,
         redactedUrl: config.redis.redactedUrl,
@@ -85,6 +87,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
 
     let devIdp: DevIdp | undefined;
     if (config.oidc.devProvider) {
+      const { createDevIdp } = await import('./dev-idp/index.js');
       devIdp = await createDevIdp({
         issuer: config.oidc.issuer,
         clientId: config.oidc.clientId,
@@ -110,6 +113,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       }),
       metrics,
     );
+    cleanups.unshift(async () => oidc.close());
 
     const responder = createResponder(config.chat);
     const app = await buildApp({

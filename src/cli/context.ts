@@ -5,7 +5,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { SessionManager } from '../session/manager.js';
-import { RedisRevocationBus } from '../session/redis-bus.js';
 import { type OpenedStore, openStore } from '../store/index.js';
 import type { Store, User } from '../store/types.js';
 import { UsageError } from './args.js';
@@ -79,6 +78,7 @@ export async function withSessionManager<T>(
     warn: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis warning'),
     error: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis error'),
   };
+  const { RedisRevocationBus } = await import('../session/redis-bus.js');
   const bus = new RedisRevocationBus({
     url: config.redis.url,
     redactedUrl: config.redis.redactedUrl,

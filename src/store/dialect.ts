@@ -1,16 +1,17 @@
-/** The Kysely dialect for a configured database: SQLite, MySQL/MariaDB or PostgreSQL. */
+/**
+ * The Kysely dialect for a configured database: SQLite, MySQL/MariaDB or PostgreSQL. Each
+ * dialect (and its client library) is loaded only when configured: an instance on SQLite never
+ * loads pg or mysql2 (a smaller resident set; docs/performance.md, "Memory").
+ */
 import type { Dialect } from 'kysely';
 import type { Config } from '../config/types.js';
-import { createMysqlDialect } from './dialects/mysql.js';
-import { createPostgresDialect } from './dialects/postgres.js';
-import { createSqliteDialect } from './dialects/sqlite.js';
 
 export interface DialectLogger {
   warn(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
 }
 
-export function createDialect(db: Config['database'], logger?: DialectLogger): Dialect {
+export async function createDialect(db: Config['database'], logger?: DialectLogger): Promise<Dialect> {
   const queryTimeoutMs = Math.max(1, db.queryTimeoutSeconds) * 1000;
   const poolSize = Math.max(1, Math.floor(db.poolSize));
   const onPoolError = (err: unknown): void => {
@@ -21,12 +22,18 @@ export function createDialect(db: Config['database'], logger?: DialectLogger): D
     );
   };
   switch (db.kind) {
-    case 'sqlite':
+    case 'sqlite': {
+      const { createSqliteDialect } = await import('./dialects/sqlite.js');
       return createSqliteDialect(db.sqlitePath ?? sqlitePathFromUrl(db.url), queryTimeoutMs);
-    case 'mysql':
+    }
+    case 'mysql': {
+      const { createMysqlDialect } = await import('./dialects/mysql.js');
       return createMysqlDialect({ url: db.url, poolSize, queryTimeoutMs, onPoolError });
-    case 'postgres':
+    }
+    case 'postgres': {
+      const { createPostgresDialect } = await import('./dialects/postgres.js');
       return createPostgresDialect({ url: db.url, poolSize, queryTimeoutMs, onPoolError });
+    }
     default:
       throw new TypeError(`unsupported database kind: ${String((db as { kind: unknown }).kind)}`);
   }

@@ -48,7 +48,7 @@ export async function openStore(
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   const kind = db.kind;
-  const kysely = new Kysely<Database>({ dialect: createDialect(db, options.logger) });
+  const kysely = new Kysely<Database>({ dialect: await createDialect(db, options.logger) });
   const ctx: RepositoryContext = { db: kysely, kind, codec: codecFor(kind) };
   const migrations = createMigrations(kysely, kind);
   const signIn = signInRepository(ctx);

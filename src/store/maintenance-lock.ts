@@ -10,12 +10,8 @@
  * Never waits: a lock held elsewhere means "not this round".
  */
 import Database from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
-import pg from 'pg';
 import type { Config } from '../config/types.js';
 import { sqlitePathFromUrl } from './dialect.js';
-import { mysqlPoolOptions } from './dialects/mysql.js';
-import { postgresPoolConfig } from './dialects/postgres.js';
 import { translate } from './errors.js';
 import type { MaintenanceLockResult } from './types.js';
 
@@ -67,6 +63,11 @@ function acquirerFor(db: Config['database'], timeoutMs: number): Acquire {
 }
 
 async function postgresLock(url: string, timeoutMs: number): Promise<(() => Promise<void>) | undefined> {
+  // The client library is loaded only by an instance that uses this database (see dialect.ts).
+  const [{ default: pg }, { postgresPoolConfig }] = await Promise.all([
+    import('pg'),
+    import('./dialects/postgres.js'),
+  ]);
   const { max: _max, idleTimeoutMillis: _idle, ...config } = postgresPoolConfig(url, 1, timeoutMs);
   const client = new pg.Client({ ...config, application_name: 'gatehouse-maintenance' });
   // A connection lost while the lock is held must not become an unhandled 'error' event.
@@ -94,6 +95,10 @@ async function postgresLock(url: string, timeoutMs: number): Promise<(() => Prom
 }
 
 async function mysqlLock(url: string, timeoutMs: number): Promise<(() => Promise<void>) | undefined> {
+  const [{ createConnection }, { mysqlPoolOptions }] = await Promise.all([
+    import('mysql2/promise'),
+    import('./dialects/mysql.js'),
+  ]);
   const {
     connectionLimit: _limit,
     maxIdle: _maxIdle,
