@@ -1,6 +1,11 @@
 /**
  * Full sign-ins per second, one after another and several at once, and the time of the /auth
  * callback alone. Every sign-in is a distinct user, so each one inserts a user and a session.
+ *
+ * The callback is timed twice: by this client (`callbackMs`: loopback and this process's own
+ * HTTP client included) and, when the server was started with lib/server-timing.cjs, on the server
+ * itself (`serverCallback`, after the server stops). Subtracting what the provider spent answering
+ * the server's token and userinfo requests leaves Gatehouse's own share.
  */
 import { median } from './load.js';
 import { signIn } from './signin.js';
@@ -28,14 +33,14 @@ export async function signInMany(url, cookieName, issuer, sequential, concurrent
   /** @type {number[]} */
   const callback = [];
   /** @type {number[]} */
-  const own = [];
+  const provider = [];
   /** @type {number[]} */
   const total = [];
   let t0 = performance.now();
   for (let i = 0; i < sequential; i++) {
     const r = await signIn(url, cookieName, who(), issuer);
     callback.push(r.callbackMs);
-    if (r.providerMs !== null) own.push(r.callbackMs - r.providerMs);
+    if (r.providerMs !== null) provider.push(r.providerMs);
     total.push(r.totalMs);
     tokens.push(r.token);
   }
@@ -66,9 +71,26 @@ export async function signInMany(url, cookieName, issuer, sequential, concurrent
       callbackP50Ms: ms(median(concurrentCallback)),
     },
     callbackMs: { p50: ms(median(callback)), p99: ms(quantile(callback, 0.99)) },
-    // The callback minus the time the provider spent answering its token and userinfo requests.
-    callbackOwnMs: own.length > 0 ? { p50: ms(median(own)), p99: ms(quantile(own, 0.99)) } : null,
+    /** The provider's time during each sequential callback, in order (for serverCallback). */
+    providerMs: provider.map(ms),
     wholeSignInMs: { p50: ms(median(total)), p99: ms(quantile(total, 0.99)) },
     tokens,
+  };
+}
+
+/**
+ * The callback as the server timed it (lib/server-timing.cjs), and Gatehouse's own share: the
+ * server's time minus the provider's, callback by callback. `serverDurations` are in arrival
+ * order: the warm-up sign-in, then the sequential ones, then the concurrent ones.
+ * @param {number[]} serverDurations @param {number[]} providerMs
+ */
+export function serverCallback(serverDurations, providerMs) {
+  const sequential = serverDurations.slice(1, 1 + providerMs.length);
+  if (sequential.length !== providerMs.length || sequential.length === 0) return null;
+  const own = sequential.map((x, i) => x - (providerMs[i] ?? 0));
+  return {
+    serverMs: { p50: ms(median(sequential)), p99: ms(quantile(sequential, 0.99)) },
+    providerMs: { p50: ms(median(providerMs)), p99: ms(quantile(providerMs, 0.99)) },
+    ownMs: { p50: ms(median(own)), p99: ms(quantile(own, 0.99)) },
   };
 }

@@ -28,6 +28,7 @@ interface Server {
   coldStartMs?: number;
   signIns?: {
     callbackMs: { p50: number };
+    serverCallback: { serverMs: { p50: number }; ownMs: { p50: number } } | null;
     sequential: { perSecond: number };
     concurrent: { perSecond: number };
   };
@@ -108,6 +109,11 @@ describe('npm run bench -- --smoke', () => {
     expect(main.memory === null || main.memory!.peakRssMb > 0).toBe(true);
     expect(main.coldStartMs).toBeGreaterThan(0);
     expect(main.signIns?.callbackMs.p50).toBeGreaterThan(0);
+    // Timed on the server too (bench/lib/server-timing.cjs), and the provider's share taken out.
+    const callback = main.signIns?.serverCallback;
+    expect(callback?.serverMs.p50).toBeGreaterThan(0);
+    expect(callback?.ownMs.p50).toBeGreaterThan(0);
+    expect(callback!.ownMs.p50).toBeLessThan(callback!.serverMs.p50);
     expect(main.signIns?.sequential.perSecond).toBeGreaterThan(0);
     expect(main.signIns?.concurrent.perSecond).toBeGreaterThan(0);
     expect(results.summary.targets.length).toBeGreaterThanOrEqual(10);
