@@ -49,7 +49,7 @@ const plan = {
   connections: num(args.connections, smoke ? 10 : 64),
   sessions: num(args.sessions, smoke ? 300 : 1_000_000),
   revoked: num(args.revoked, smoke ? 30 : 100_000),
-  signIns: smoke ? 3 : 40,
+  signIns: smoke ? 3 : 100,
   concurrentSignIns: smoke ? { workers: 2, each: 2 } : { workers: 8, each: 8 },
 };
 const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`);
