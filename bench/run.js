@@ -18,7 +18,15 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createThrowawayDatabase } from './lib/databases.js';
 import { measure } from './lib/load.js';
-import { freePort, memoryOf, ROOT, runGatehouse, startIdp, startServer } from './lib/processes.js';
+import {
+  freePort,
+  memoryOf,
+  PRODUCTION_NODE_ARGS,
+  ROOT,
+  runGatehouse,
+  startIdp,
+  startServer,
+} from './lib/processes.js';
 import { summarize, summaryText, table } from './lib/report.js';
 import { databaseScenarios, largeStoreScenarios, mainScenarios } from './lib/scenarios.js';
 import { renewalQueryPlans, seedSqlite } from './lib/seed.js';
@@ -114,6 +122,7 @@ const results = {
     secondsPerRunSecondary: plan.secondarySeconds,
     rounds: plan.rounds,
     figureOfRecord: 'median over rounds of (route req/s ÷ bare req/s in the same round)',
+    nodeArgs: PRODUCTION_NODE_ARGS,
   },
   servers: {},
 };
@@ -195,6 +204,31 @@ try {
   await chatty.stop();
   cleanups.pop();
   log(table('SQLite, LOG_LEVEL=info (a log line per request)', loggingRows));
+
+  // --- 2b. The same server on plain `node`, without the recipes' node options ------------------
+  const plain = await startServer({ env: mainEnv, cwd: mainDir, url, plainNode: true });
+  cleanups.push(() => plain.stop());
+  const plainRows = await measure(
+    url,
+    mainScenarios(cookieName, tokens).slice(0, 2),
+    secondary(plain.proc.pid),
+  );
+  const plainMemory = memoryOf(plain.proc.pid);
+  servers.sqlitePlainNode = {
+    database: 'sqlite',
+    logLevel: 'warn',
+    nodeArgs: [],
+    memory: plainMemory,
+    rows: plainRows,
+  };
+  await plain.stop();
+  cleanups.pop();
+  log(
+    table(
+      `SQLite on plain node, without ${PRODUCTION_NODE_ARGS.join(' ')} (peak RSS ${plainMemory?.peakRssMb ?? '?'} MB)`,
+      plainRows,
+    ),
+  );
 
   // --- 3. A large store: sessions and recent revocations ---------------------------------------
   const bigDir = join(work, 'big');

@@ -123,14 +123,22 @@ export async function runGatehouse(args, env, cwd) {
 }
 
 /**
- * Starts `gatehouse serve` and waits for /healthz; `coldStartMs` is spawn → first 200.
- * @param {{ env: Record<string, string>, cwd: string, url: string, nodeArgs?: string[] }} o
+ * The node options the deploy recipes run `gatehouse serve` with (deploy/systemd/gatehouse.service,
+ * deploy/container/Dockerfile, `npm start`; test/deploy/recipes.test.ts keeps them in step).
+ */
+export const PRODUCTION_NODE_ARGS = Object.freeze(['--max-semi-space-size=8']);
+
+/**
+ * Starts `gatehouse serve` as the deploy recipes do (PRODUCTION_NODE_ARGS; `plainNode` for none)
+ * and waits for /healthz; `coldStartMs` is spawn → first 200.
+ * @param {{ env: Record<string, string>, cwd: string, url: string, nodeArgs?: string[], plainNode?: boolean }} o
  */
 export async function startServer(o) {
   const t0 = performance.now();
+  const nodeArgs = [...(o.plainNode ? [] : PRODUCTION_NODE_ARGS), ...(o.nodeArgs ?? [])];
   // Logs go to /dev/null rather than a pipe: what a production log shipper costs is not ours to
   // measure, but formatting and writing every line is.
-  const child = start([...(o.nodeArgs ?? []), join(ROOT, 'bin', 'gatehouse.js'), 'serve'], {
+  const child = start([...nodeArgs, join(ROOT, 'bin', 'gatehouse.js'), 'serve'], {
     cwd: o.cwd,
     env: o.env,
     stdout: 'ignore',

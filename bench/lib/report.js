@@ -77,11 +77,24 @@ export function summarize(results) {
   );
   const whole = main?.signIns?.serverCallback?.serverMs?.p50;
   add('sign-in callback p50 on the server, provider included', 'measured (no target)', whole, null);
-  const peaks = Object.values(s)
-    .map((x) => x?.memory?.peakRssMb)
+  // Servers run as the deploy recipes run them; the plain-node one is reported beside them.
+  const peaks = Object.entries(s)
+    .filter(([name]) => name !== 'sqlitePlainNode')
+    .map(([, x]) => x?.memory?.peakRssMb)
     .filter((x) => typeof x === 'number');
   const peak = peaks.length > 0 ? Math.max(...peaks) : undefined;
   add('peak RSS of any server under load', '≤ 150 MB', peak, peak === undefined ? null : peak <= 150);
+  const plainPeak = s.sqlitePlainNode?.memory?.peakRssMb;
+  add('peak RSS on plain node (no node options)', 'measured (no target)', plainPeak, null);
+  // Separate phases, not interleaved: a rough figure (docs/performance.md has an interleaved A/B).
+  const plainCpu = row(s.sqlitePlainNode, 'bare')?.cpuUsPerRequest;
+  const recipeCpu = row(main, 'bare')?.cpuUsPerRequest;
+  add(
+    'bare route CPU per request, plain node ÷ recipes',
+    'measured (no target)',
+    plainCpu && recipeCpu ? Math.round((plainCpu / recipeCpu) * 1000) / 1000 : undefined,
+    null,
+  );
   for (const id of ['chat_cookie', 'revoked', 'renewal']) {
     const small = ratio(main, id);
     const large = ratio(s.sqliteLarge, id);

@@ -143,7 +143,7 @@ describe('container recipe (static: no Docker engine here)', () => {
     expect(copies.length).toBeGreaterThan(2);
     for (const sources of copies)
       for (const src of sources) expect(existsSync(join(ROOT, src)), src).toBe(true);
-    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "bin\/gatehouse.js"\]/);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=8", "bin\/gatehouse.js"\]/);
     expect(dockerfile).toMatch(/CMD \["serve"\]/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(existsSync(join(ROOT, 'bin', 'gatehouse.js'))).toBe(true);
@@ -168,5 +168,30 @@ describe('container recipe (static: no Docker engine here)', () => {
     // The trusted proxy is nginx's fixed address, not a network.
     const trust = /TRUST_PROXY: (\S+)/.exec(compose)?.[1];
     expect(compose).toContain(`ipv4_address: ${trust}`);
+  });
+});
+
+describe('node options', () => {
+  it('every recipe runs the server with the node options the benchmark measures', async () => {
+    // bench/ is plain JavaScript outside the type-checked tree: import it by a computed path.
+    const bench = join(ROOT, 'bench', 'lib', 'processes.js');
+    const { PRODUCTION_NODE_ARGS } = (await import(bench)) as { PRODUCTION_NODE_ARGS: readonly string[] };
+    const expected = [...PRODUCTION_NODE_ARGS];
+    expect(expected.length).toBeGreaterThan(0);
+    const [start] = unitValues(readFileSync(UNIT, 'utf8'), 'ExecStart');
+    const unitArgv = start!.split(' ');
+    expect(unitArgv.slice(1, -2)).toEqual(expected);
+    expect(unitArgv.slice(-2)).toEqual(['/opt/gatehouse/bin/gatehouse.js', 'serve']);
+
+    const entrypoint = /^ENTRYPOINT (\[.+\])$/m.exec(readFileSync(DOCKERFILE, 'utf8'))?.[1];
+    const entryArgv = JSON.parse(entrypoint ?? '[]') as string[];
+    expect(entryArgv).toEqual(['node', ...expected, 'bin/gatehouse.js']);
+
+    const scripts = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    expect(scripts.start).toContain(`node ${expected.join(' ')} bin/gatehouse.js serve`);
   });
 });
