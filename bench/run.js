@@ -153,9 +153,12 @@ try {
     .cookie_name;
 
   const signIns = await signInMany(url, cookieName, idp.issuer, plan.signIns, plan.concurrentSignIns);
+  const mainCallback = serverCallback(await callbackTimings(main, mainDir), signIns.providerMs);
   log(
     `sign-ins: ${signIns.sequential.perSecond}/s sequential, ${signIns.concurrent.perSecond}/s concurrent; ` +
-      `callback p50 ${signIns.callbackMs.p50} ms as the client saw it`,
+      `callback p50 ${signIns.callbackMs.p50} ms as the client saw it, ${mainCallback?.serverMs.p50 ?? '?'} ms ` +
+      `on the server, of which the provider ${mainCallback?.providerMs.p50 ?? '?'} ms and Gatehouse's own ` +
+      `${mainCallback?.ownMs.p50 ?? '?'} ms`,
   );
   const tokens = await sessionTokens(url, cookieName, jwtSecret, signIns.tokens);
   const mainRows = await measure(url, mainScenarios(cookieName, tokens), {
@@ -169,11 +172,6 @@ try {
   const mainMemory = memoryOf(main.proc.pid);
   await main.stop();
   cleanups.pop();
-  const mainCallback = serverCallback(callbackTimings(mainDir), signIns.providerMs);
-  log(
-    `callback on the server: p50 ${mainCallback?.serverMs.p50 ?? '?'} ms, of which the provider ` +
-      `${mainCallback?.providerMs.p50 ?? '?'} ms and Gatehouse's own ${mainCallback?.ownMs.p50 ?? '?'} ms`,
-  );
   servers.sqlite = {
     database: 'sqlite',
     logLevel: 'warn',
@@ -282,6 +280,7 @@ try {
     const server = await startServer({ ...timed(serverEnv(db.url), dir), url });
     cleanups.push(() => server.stop());
     const s = await signInMany(url, cookieName, idp.issuer, plan.signIns, plan.concurrentSignIns);
+    const callback = serverCallback(await callbackTimings(server, dir), s.providerMs);
     const t = await sessionTokens(url, cookieName, jwtSecret, s.tokens);
     const rows = await measure(url, databaseScenarios(cookieName, t), secondary(server.proc.pid));
     servers[kind] = {
@@ -293,7 +292,6 @@ try {
     };
     await server.stop();
     cleanups.pop();
-    const callback = serverCallback(callbackTimings(dir), s.providerMs);
     /** @type {Record<string, unknown>} */ (servers[kind]).signIns = {
       ...s,
       tokens: undefined,
@@ -326,8 +324,8 @@ log(`\n${summaryText(/** @type {Record<string, unknown>} */ (results.summary))}`
 log(`\nwrote ${args.out} in ${results.totalSeconds} s`);
 
 /**
- * Server options that time every sign-in callback on the server (lib/server-timing.cjs); the
- * durations are in DIR/callback-timing.json once the server has stopped.
+ * Server options that time every sign-in callback on the server (lib/server-timing.cjs) until
+ * callbackTimings() collects the durations.
  * @param {Record<string, string>} env @param {string} dir
  */
 function timed(env, dir) {
@@ -338,10 +336,21 @@ function timed(env, dir) {
   };
 }
 
-/** @param {string} dir @returns {number[]} */
-function callbackTimings(dir) {
+/**
+ * Asks the server for its callback durations (SIGUSR2), which also ends the timing, so the load
+ * that follows runs without it.
+ * @param {{ proc: import('node:child_process').ChildProcess }} server @param {string} dir
+ * @returns {Promise<number[]>}
+ */
+async function callbackTimings(server, dir) {
   const file = join(dir, 'callback-timing.json');
-  return existsSync(file) ? /** @type {number[]} */ (JSON.parse(readFileSync(file, 'utf8'))) : [];
+  server.proc.kill('SIGUSR2');
+  const deadline = Date.now() + 5_000;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error('the server did not write its callback timings');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return /** @type {number[]} */ (JSON.parse(readFileSync(file, 'utf8')));
 }
 
 /** @param {number | undefined} pid */

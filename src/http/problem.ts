@@ -32,6 +32,37 @@ export function problemBody(code: ErrorCode, detail: string | undefined, request
   };
 }
 
+/**
+ * Problem bodies by code and detail, serialised without the request id: the 401s answer junk
+ * traffic and must cost no more than a bare route (docs/performance.md). Looked up by the code,
+ * then by the detail string itself (no key is built per request). Bounded: a few codes carry
+ * variable details; past the bound a code's remembered details are let go.
+ */
+const DETAILS_PER_CODE = 64;
+const prefixes = new Map<ErrorCode, Map<string | undefined, string>>();
+
+/** The problem as JSON text, the same bytes as JSON.stringify(problemBody(…)). */
+export function problemJson(code: ErrorCode, detail: string | undefined, requestId?: string): string {
+  let byDetail = prefixes.get(code);
+  if (byDetail === undefined) {
+    byDetail = new Map();
+    prefixes.set(code, byDetail);
+  }
+  let prefix = byDetail.get(detail);
+  if (prefix === undefined) {
+    prefix = JSON.stringify(problemBody(code, detail)).slice(0, -1);
+    if (byDetail.size >= DETAILS_PER_CODE) byDetail.clear();
+    byDetail.set(detail, prefix);
+  }
+  return requestId ? `${prefix},"request_id":${JSON.stringify(requestId)}}` : `${prefix}}`;
+}
+
+const WWW_AUTHENTICATE = {
+  none: 'Bearer realm="gatehouse"',
+  invalid_token: 'Bearer realm="gatehouse", error="invalid_token"',
+  invalid_request: 'Bearer realm="gatehouse", error="invalid_request"',
+} as const;
+
 /** Sends a problem; adds `Retry-After` and `WWW-Authenticate` where the code calls for them. */
 export function sendProblem(
   reply: FastifyReply,
@@ -43,13 +74,13 @@ export function sendProblem(
   if (options.retryAfterSeconds !== undefined) reply.header('retry-after', String(options.retryAfterSeconds));
   if (status === 401) {
     // RFC 6750 §3: a 401 names the scheme, and the error when a token was presented.
-    const error = options.bearerError ? `, error="${options.bearerError}"` : '';
-    reply.header('www-authenticate', `Bearer realm="gatehouse"${error}`);
+    reply.header('www-authenticate', WWW_AUTHENTICATE[options.bearerError ?? 'none']);
   }
+  // Sent as text with its content type: no per-request serialisation.
   return reply
     .code(status)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(problemBody(code, detail, reply.request.id));
+    .send(problemJson(code, detail, reply.request.id));
 }
 
 export function sendError(reply: FastifyReply, err: GatehouseError): FastifyReply {
