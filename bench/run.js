@@ -17,7 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createThrowawayDatabase } from './lib/databases.js';
-import { measure } from './lib/load.js';
+import { measure, measureSideBySide } from './lib/load.js';
 import {
   freePort,
   memoryOf,
@@ -185,48 +185,49 @@ try {
     table(`SQLite, production mode, LOG_LEVEL=warn (peak RSS ${mainMemory?.peakRssMb ?? '?'} MB)`, mainRows),
   );
 
-  // --- 2. The same server with production logging on (info: one line per request) -------------
-  const chatty = await startServer({ env: { ...mainEnv, LOG_LEVEL: 'info' }, cwd: mainDir, url });
-  cleanups.push(() => chatty.stop());
-  const loggingRows = await measure(
-    url,
+  // --- 2. Side by side: production logging on, and plain node --------------------------------
+  // Three fresh servers on the same database, alive at once and asked in alternating rounds, so
+  // the comparison is between servers seconds apart: as the recipes run it (warn), the same with
+  // a log line per request (info), and on plain `node` without the recipes' node options.
+  const sideBySide = [
+    { id: 'warn', env: {}, plainNode: false },
+    { id: 'info', env: { LOG_LEVEL: 'info' }, plainNode: false },
+    { id: 'plain', env: {}, plainNode: true },
+  ];
+  const side = [];
+  for (const variant of sideBySide) {
+    const sidePort = await freePort();
+    const sideUrl = `http://127.0.0.1:${sidePort}`;
+    const env = { ...mainEnv, PORT: String(sidePort), PUBLIC_URL: sideUrl, ...variant.env };
+    const server = await startServer({ env, cwd: mainDir, url: sideUrl, plainNode: variant.plainNode });
+    cleanups.push(() => server.stop());
+    side.push({ ...variant, url: sideUrl, server });
+  }
+  const sideRows = await measureSideBySide(
+    side.map((v) => ({ id: v.id, url: v.url, pid: v.server.proc.pid })),
     mainScenarios(cookieName, tokens).slice(0, 2),
-    secondary(chatty.proc.pid),
+    secondary(undefined),
   );
-  servers.sqliteLogging = {
-    database: 'sqlite',
-    logLevel: 'info',
-    memory: memoryOf(chatty.proc.pid),
-    rows: loggingRows,
-  };
-  await chatty.stop();
-  cleanups.pop();
-  log(table('SQLite, LOG_LEVEL=info (a log line per request)', loggingRows));
-
-  // --- 2b. The same server on plain `node`, without the recipes' node options ------------------
-  const plain = await startServer({ env: mainEnv, cwd: mainDir, url, plainNode: true });
-  cleanups.push(() => plain.stop());
-  const plainRows = await measure(
-    url,
-    mainScenarios(cookieName, tokens).slice(0, 2),
-    secondary(plain.proc.pid),
-  );
-  const plainMemory = memoryOf(plain.proc.pid);
-  servers.sqlitePlainNode = {
-    database: 'sqlite',
-    logLevel: 'warn',
-    nodeArgs: [],
-    memory: plainMemory,
-    rows: plainRows,
-  };
-  await plain.stop();
-  cleanups.pop();
-  log(
-    table(
-      `SQLite on plain node, without ${PRODUCTION_NODE_ARGS.join(' ')} (peak RSS ${plainMemory?.peakRssMb ?? '?'} MB)`,
-      plainRows,
-    ),
-  );
+  for (const v of side) {
+    const rows = /** @type {NonNullable<ReturnType<typeof sideRows.get>>} */ (sideRows.get(v.id));
+    const memory = memoryOf(v.server.proc.pid);
+    const key = { warn: 'sqliteSideWarn', info: 'sqliteLogging', plain: 'sqlitePlainNode' }[v.id] ?? v.id;
+    servers[key] = {
+      database: 'sqlite',
+      logLevel: v.id === 'info' ? 'info' : 'warn',
+      nodeArgs: v.plainNode ? [] : PRODUCTION_NODE_ARGS,
+      memory,
+      rows,
+    };
+    await v.server.stop();
+    cleanups.pop();
+    const title = {
+      warn: 'as the recipes run it (LOG_LEVEL=warn)',
+      info: 'LOG_LEVEL=info (a log line per request)',
+      plain: `plain node, without ${PRODUCTION_NODE_ARGS.join(' ')}`,
+    }[v.id];
+    log(table(`SQLite side by side: ${title} (peak RSS ${memory?.peakRssMb ?? '?'} MB)`, rows));
+  }
 
   // --- 3. A large store: sessions and recent revocations ---------------------------------------
   const bigDir = join(work, 'big');
@@ -353,7 +354,7 @@ async function callbackTimings(server, dir) {
   return /** @type {number[]} */ (JSON.parse(readFileSync(file, 'utf8')));
 }
 
-/** @param {number | undefined} pid */
+/** @param {number | undefined} pid  (undefined: side-by-side runs give each server's own) */
 function secondary(pid) {
   return {
     ...(pid === undefined ? {} : { pid }),

@@ -76,18 +76,51 @@ export function median(xs) {
  * @param {{ connections: number, seconds: number, rounds: number, warmupSeconds: number, pid?: number, log: (line: string) => void }} o
  */
 export async function measure(baseUrl, scenarios, o) {
+  const server = { id: 'server', url: baseUrl, ...(o.pid === undefined ? {} : { pid: o.pid }) };
+  const rows = await measureSideBySide([server], scenarios, o);
+  return /** @type {ReturnType<typeof rowsOf>} */ (rows.get('server'));
+}
+
+/**
+ * Several servers alive at once, asked the same scenarios; every round visits every server (in
+ * alternating order), so servers are compared seconds apart, not minutes.
+ * @param {{ id: string, url: string, pid?: number }[]} servers @param {Scenario[]} scenarios
+ * @param {{ connections: number, seconds: number, rounds: number, warmupSeconds: number, log: (line: string) => void }} o
+ */
+export async function measureSideBySide(servers, scenarios, o) {
   // Warm-up (discarded): JIT, connection pools, the first renewals.
-  for (const s of scenarios)
-    await runOnce(baseUrl, s, { connections: o.connections, seconds: o.warmupSeconds });
-  /** @type {Map<string, RunResult[]>} */
-  const runs = new Map(scenarios.map((s) => [s.id, []]));
+  for (const server of servers)
+    for (const s of scenarios)
+      await runOnce(server.url, s, { connections: o.connections, seconds: o.warmupSeconds });
+  /** @type {Map<string, Map<string, RunResult[]>>} */
+  const runs = new Map(servers.map((server) => [server.id, new Map(scenarios.map((s) => [s.id, []]))]));
   for (let round = 0; round < o.rounds; round++) {
-    for (const s of scenarios) {
-      const r = await runOnce(baseUrl, s, o);
-      runs.get(s.id)?.push(r);
-      o.log(`  round ${round + 1}/${o.rounds} ${s.id.padEnd(16)} ${Math.round(r.rps)} req/s`);
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const server of order) {
+      for (const s of scenarios) {
+        const r = await runOnce(server.url, s, {
+          ...o,
+          ...(server.pid === undefined ? {} : { pid: server.pid }),
+        });
+        runs.get(server.id)?.get(s.id)?.push(r);
+        const who = servers.length > 1 ? `${server.id} ` : '';
+        o.log(`  round ${round + 1}/${o.rounds} ${who}${s.id.padEnd(16)} ${Math.round(r.rps)} req/s`);
+      }
     }
   }
+  return new Map(
+    servers.map((server) => [
+      server.id,
+      rowsOf(scenarios, /** @type {Map<string, RunResult[]>} */ (runs.get(server.id))),
+    ]),
+  );
+}
+
+/**
+ * One server's rows: medians over rounds and ratios to its bare route (`scenarios[0]`).
+ * @param {Scenario[]} scenarios @param {Map<string, RunResult[]>} runs
+ */
+function rowsOf(scenarios, runs) {
   const bare = /** @type {RunResult[]} */ (runs.get(/** @type {Scenario} */ (scenarios[0]).id));
   return scenarios.map((s) => {
     const rs = /** @type {RunResult[]} */ (runs.get(s.id));
@@ -115,6 +148,7 @@ export async function measure(baseUrl, scenarios, o) {
       // Noise: the spread of the rounds around the median, in percent.
       spreadPct: rps > 0 ? Math.round(((Math.max(...rpsList) - Math.min(...rpsList)) / rps) * 1000) / 10 : 0,
       rounds: rs.map((r) => Math.round(r.rps)),
+      cpuRounds: rs.map((r) => (r.cpuUs === null ? null : Math.round(r.cpuUs * 10) / 10)),
       unexpected: rs.reduce((n, r) => n + r.unexpected, 0),
       requests: rs.reduce((n, r) => n + r.expected + r.unexpected, 0),
     };

@@ -2,6 +2,7 @@
  * The printed table: one line per route, requests/second, the ratio to the bare route of the same
  * server (the figure of record), latency percentiles and how noisy the rounds were.
  */
+import { median } from './load.js';
 
 /** @param {string} s @param {number} n */
 const pad = (s, n) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
@@ -35,6 +36,17 @@ export function table(title, rows) {
 function row(server, id) {
   const rows = /** @type {{ rows?: Row[] } | undefined} */ (server)?.rows;
   return rows?.find((r) => r.id === id);
+}
+
+/**
+ * Median over rounds of a[i] ÷ b[i]: two servers measured side by side, round by round.
+ * @param {(number | null)[] | undefined} a @param {(number | null)[] | undefined} b
+ */
+function perRound(a, b) {
+  if (!a || !b || a.length === 0 || a.length !== b.length) return undefined;
+  const ratios = a.map((x, i) => (x !== null && b[i] ? x / /** @type {number} */ (b[i]) : Number.NaN));
+  if (ratios.some((r) => !Number.isFinite(r))) return undefined;
+  return Math.round(median(ratios) * 1000) / 1000;
 }
 
 /**
@@ -86,15 +98,15 @@ export function summarize(results) {
   add('peak RSS of any server under load', '≤ 150 MB', peak, peak === undefined ? null : peak <= 150);
   const plainPeak = s.sqlitePlainNode?.memory?.peakRssMb;
   add('peak RSS on plain node (no node options)', 'measured (no target)', plainPeak, null);
-  // Separate phases, not interleaved: a rough figure (docs/performance.md has an interleaved A/B).
-  const plainCpu = row(s.sqlitePlainNode, 'bare')?.cpuUsPerRequest;
-  const recipeCpu = row(main, 'bare')?.cpuUsPerRequest;
-  add(
-    'bare route CPU per request, plain node ÷ recipes',
-    'measured (no target)',
-    plainCpu && recipeCpu ? Math.round((plainCpu / recipeCpu) * 1000) / 1000 : undefined,
-    null,
-  );
+  // Side by side (same rounds): what a route costs on plain node against the recipes' options.
+  for (const id of ['bare', 'chat_cookie']) {
+    add(
+      `${id} CPU per request, plain node ÷ recipes`,
+      'measured (no target)',
+      perRound(row(s.sqlitePlainNode, id)?.cpuRounds, row(s.sqliteSideWarn, id)?.cpuRounds),
+      null,
+    );
+  }
   for (const id of ['chat_cookie', 'revoked', 'renewal']) {
     const small = ratio(main, id);
     const large = ratio(s.sqliteLarge, id);
@@ -107,10 +119,12 @@ export function summarize(results) {
       growth === undefined ? null : growth >= 0.9,
     );
   }
-  const quiet = row(main, 'chat_cookie')?.rps;
-  const chatty = row(s.sqliteLogging, 'chat_cookie')?.rps;
-  const logging = quiet && chatty ? Math.round((chatty / quiet) * 1000) / 1000 : undefined;
-  add('GET /chat with LOG_LEVEL=info ÷ warn', 'measured (no target)', logging, null);
+  add(
+    'GET /chat req/s with LOG_LEVEL=info ÷ warn',
+    'measured (no target)',
+    perRound(row(s.sqliteLogging, 'chat_cookie')?.rounds, row(s.sqliteSideWarn, 'chat_cookie')?.rounds),
+    null,
+  );
   const chat = row(main, 'chat_cookie')?.rps;
   return {
     targets,
