@@ -15,7 +15,8 @@
  * - redirects are never followed (openid-client and jose ask for `redirect: 'manual'`);
  * - no compression is asked for; a body compressed anyway is decoded, within the same bound;
  * - connections are kept alive and reused, which for an https provider also saves the TLS
- *   handshake on every sign-in.
+ *   handshake on every sign-in; a request that meets a connection the provider had just closed
+ *   is sent again once on a fresh one (what Node's documentation advises for `reusedSocket`).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -49,6 +50,15 @@ export class ProviderResponseError extends Error {
   override readonly name = 'ProviderResponseError';
 }
 
+/** A reused connection that failed before any answer (see providerFetch). */
+class StaleConnection extends Error {
+  constructor(readonly original: unknown) {
+    super('a kept-alive connection was closed by the provider');
+  }
+}
+
+const unwrap = (err: unknown): unknown => (err instanceof StaleConnection ? err.original : err);
+
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 export function createProviderHttpClient(options: { maxResponseBytes?: number } = {}): ProviderHttpClient {
@@ -80,8 +90,28 @@ export function createProviderHttpClient(options: { maxResponseBytes?: number } 
     }
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
 
+    const options = { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http };
+    // A kept-alive connection the provider closed just as it was reused fails before any answer:
+    // that one request is sent again, once, on a fresh connection (the provider never saw it, or
+    // at worst refuses a code twice). Any other failure is the caller's.
+    return attempt(url, secure, options, body, signal).catch((err: unknown) => {
+      if (!(err instanceof StaleConnection) || signal?.aborted) throw unwrap(err);
+      return attempt(url, secure, options, body, signal).catch((again: unknown) => {
+        throw unwrap(again);
+      });
+    });
+  }
+
+  function attempt(
+    url: URL,
+    secure: boolean,
+    options: http.RequestOptions,
+    body: string | Buffer | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
       let settled = false;
+      let answered = false;
       const finish = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
@@ -94,34 +124,35 @@ export function createProviderHttpClient(options: { maxResponseBytes?: number } 
       };
       const onAbort = (): void => fail(signal?.reason);
 
-      const request = (secure ? https : http).request(
-        url,
-        { method: init.method ?? 'GET', headers, agent: secure ? agents.https : agents.http },
-        (response) => {
-          const declared = Number(response.headers['content-length']);
-          if (Number.isFinite(declared) && declared > maxBytes) {
-            fail(new ProviderResponseError('the provider response is too large'));
-            return;
+      const request = (secure ? https : http).request(url, options, (response) => {
+        answered = true;
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          fail(new ProviderResponseError('the provider response is too large'));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) fail(new ProviderResponseError('the provider response is too large'));
+          else chunks.push(chunk);
+        });
+        response.on('error', fail);
+        response.on('end', () => {
+          try {
+            const result = toResponse(response, Buffer.concat(chunks, size), maxBytes);
+            finish(() => resolve(result));
+          } catch (err) {
+            fail(err);
           }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > maxBytes) fail(new ProviderResponseError('the provider response is too large'));
-            else chunks.push(chunk);
-          });
-          response.on('error', fail);
-          response.on('end', () => {
-            try {
-              const result = toResponse(response, Buffer.concat(chunks, size), maxBytes);
-              finish(() => resolve(result));
-            } catch (err) {
-              fail(err);
-            }
-          });
-        },
-      );
-      request.on('error', fail);
+        });
+      });
+      request.on('error', (err: NodeJS.ErrnoException) => {
+        const stale =
+          !answered && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+        fail(stale ? new StaleConnection(err) : err);
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
       request.end(body);
     });

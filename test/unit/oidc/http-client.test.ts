@@ -94,6 +94,40 @@ describe('provider HTTP client', () => {
     expect(connections - before).toBe(1);
   });
 
+  it('sends a request again, once, when the kept-alive connection it reused was closed', async () => {
+    client = createProviderHttpClient();
+    const perSocket = new WeakMap<object, number>();
+    const seen: string[] = [];
+    // The provider drops every connection on its second request, without answering: what a
+    // client sees when the provider closed an idle connection just as it was reused.
+    handler = (req, _body, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      seen.push(`${req.url} #${n}`);
+      if (n === 2) req.socket.destroy();
+      else json(res, 200, { ok: req.url });
+    };
+    expect(await (await client.fetch(`${base}/first`)).json()).toEqual({ ok: '/first' });
+    expect(await (await client.fetch(`${base}/second`)).json()).toEqual({ ok: '/second' });
+    expect(seen).toEqual(['/first #1', '/second #2', '/second #1']);
+
+    // Only once: a provider that drops the second attempt too is a failure the caller sees.
+    handler = (req) => {
+      seen.push(`${req.url} dropped`);
+      req.socket.destroy();
+    };
+    seen.length = 0;
+    await expect(client.fetch(`${base}/third`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(seen).toEqual(['/third dropped', '/third dropped']);
+
+    // And never on a fresh connection: that failure is the provider's answer.
+    client.close();
+    client = createProviderHttpClient();
+    seen.length = 0;
+    await expect(client.fetch(`${base}/fourth`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(seen).toEqual(['/fourth dropped']);
+  });
+
   it('does not follow redirects: the 302 itself is the answer', async () => {
     client = createProviderHttpClient();
     const paths: string[] = [];
