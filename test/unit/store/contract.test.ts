@@ -156,6 +156,27 @@ describeEachDatabase('Store contract', (target) => {
       expect(found?.user.lastAccessed?.getTime()).toBe(t0 + 60_001);
     });
 
+    it('touch leaves a revoked session, and its user, as they were', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const { user, session } = await signedIn(store, t0);
+      expect(await store.sessions.revoke(session.id, new Date(t0 + 5), 'user_sign_out')).toBe(true);
+      await store.sessions.touch(session.id, user.id, new Date(t0 + 60_001), new Date(t0 + 60_001 + DAY));
+      // Another user's id with this session id moves nothing either.
+      const other = await signedIn(store, t0);
+      await store.sessions.touch(
+        other.session.id,
+        user.id,
+        new Date(t0 + 70_001),
+        new Date(t0 + 70_001 + DAY),
+      );
+      const found = await store.sessions.findWithUser(session.id);
+      expect(found?.session.lastSeenAt).toEqual(session.lastSeenAt);
+      expect(found?.session.idleExpiresAt).toEqual(session.idleExpiresAt);
+      expect(found?.user.lastAccessed).toBeNull();
+      expect((await store.sessions.findById(other.session.id))?.lastSeenAt).toEqual(other.session.lastSeenAt);
+    });
+
     it('revokes one session once', async () => {
       const { store } = ctx;
       const t0 = nextEpoch();
