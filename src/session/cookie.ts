@@ -55,8 +55,21 @@ export function clearSessionCookie(config: Config): SessionCookie {
  * RFC 6750 §2.1: `credentials = "Bearer" 1*SP b64token` (token68 characters), the scheme
  * case-insensitive (RFC 9110 §11.1).
  */
-const BEARER = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
 const BEARER_SCHEME = /^bearer(?:\s|$)/i;
+
+/** "bearer" in any case at the start, compared by character code (no lower-cased copy). */
+function startsWithBearer(h: string): boolean {
+  // c | 0x20 folds an ASCII capital onto its small letter and maps nothing else onto b, e, a or r.
+  return (
+    (h.charCodeAt(0) | 0x20) === 0x62 &&
+    (h.charCodeAt(1) | 0x20) === 0x65 &&
+    (h.charCodeAt(2) | 0x20) === 0x61 &&
+    (h.charCodeAt(3) | 0x20) === 0x72 &&
+    (h.charCodeAt(4) | 0x20) === 0x65 &&
+    (h.charCodeAt(5) | 0x20) === 0x72
+  );
+}
 
 /**
  * The bearer token of an Authorization header:
@@ -68,7 +81,14 @@ const BEARER_SCHEME = /^bearer(?:\s|$)/i;
  */
 export function readBearer(authorizationHeader: string | undefined): string | undefined | 'malformed' {
   if (typeof authorizationHeader !== 'string') return undefined;
-  const match = BEARER.exec(authorizationHeader);
-  if (match !== null) return match[1];
-  return BEARER_SCHEME.test(authorizationHeader.trimStart()) ? 'malformed' : undefined;
+  // On every Bearer request: the same grammar as /^bearer +(token68)$/i, without a capture (the
+  // regular expression cost ~0.4 µs more per request on a session token's length).
+  const h = authorizationHeader;
+  if (h.length > 7 && h.charCodeAt(6) === 0x20 && startsWithBearer(h)) {
+    let start = 7;
+    while (h.charCodeAt(start) === 0x20) start++;
+    const token = h.slice(start);
+    if (TOKEN68.test(token)) return token;
+  }
+  return BEARER_SCHEME.test(h.trimStart()) ? 'malformed' : undefined;
 }

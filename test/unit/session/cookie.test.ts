@@ -67,6 +67,46 @@ describe('readBearer', () => {
     expect(readBearer('Bearer  x')).toBe('x'); // RFC 6750: 1*SP
   });
 
+  it('agrees with the grammar /^bearer +(token68)$/i on generated headers', () => {
+    const grammar = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+    const scheme = /^bearer(?:\s|$)/i;
+    const reference = (h: string) =>
+      grammar.exec(h)?.[1] ?? (scheme.test(h.trimStart()) ? 'malformed' : undefined);
+    const pieces = [
+      'Bearer',
+      'bearer',
+      'BeArEr',
+      'Bearex',
+      'Basic',
+      'Bearer\t',
+      ' ',
+      '  ',
+      '\t',
+      'abc',
+      'A.b-c_d~e+f/g',
+      '=',
+      '==',
+      'x=y',
+      '\u0000',
+      'é',
+      ',',
+      '"',
+      '\n',
+      '',
+    ];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      let h = '';
+      const parts = 1 + (next() % 5);
+      for (let j = 0; j < parts; j++) h += pieces[next() % pieces.length];
+      expect(readBearer(h), JSON.stringify(h)).toBe(reference(h));
+    }
+  });
+
   it('ignores absent headers and other schemes', () => {
     expect(readBearer(undefined)).toBeUndefined();
     expect(readBearer('')).toBeUndefined();
