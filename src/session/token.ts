@@ -59,6 +59,15 @@ export type TokenVerification =
   | { readonly ok: false; readonly reason: 'expired'; readonly claims: SessionClaims }
   | { readonly ok: false; readonly reason: 'invalid'; readonly detail: InvalidTokenReason };
 
+interface KnownToken {
+  readonly token: string;
+  readonly claims: SessionClaims;
+  readonly result: TokenVerification;
+}
+
+/** The signature segment's length; the verified-token memory is keyed by it. */
+const SIGNATURE_LENGTH = 43;
+
 interface VerifyKey {
   readonly kid: string;
   readonly keyObject: KeyObject;
@@ -114,11 +123,12 @@ export class TokenCodec {
   readonly #signer: SignKey;
   /** Exact header segment → key: selecting the key is one Map lookup. */
   readonly #byHeader: ReadonlyMap<string, VerifyKey>;
-  /** Tokens whose signature and claims verified, by their exact string (see verify). */
-  readonly #verified = new Map<
-    string,
-    { readonly claims: SessionClaims; readonly result: TokenVerification }
-  >();
+  /**
+   * Tokens whose signature and claims verified (see verify), found by their last 43 characters
+   * (the signature: hashing those is cheaper than hashing the whole ~340-character token on every
+   * request) and then compared whole, so only the exact same string ever counts as seen.
+   */
+  readonly #verified = new Map<string, KnownToken>();
   /** Tokens refused for a reason that no passing of time changes (not `not_yet_valid`). */
   readonly #refused = new Map<string, TokenVerification>();
 
@@ -189,8 +199,8 @@ export class TokenCodec {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return MALFORMED;
     // A client presents the same token on every request until it expires: once its signature and
     // claims have been verified, the exact same string needs only the time checks again.
-    const known = this.#verified.get(token);
-    if (known !== undefined) return this.#checkTimes(known);
+    const known = this.#verified.get(token.slice(-SIGNATURE_LENGTH));
+    if (known !== undefined && known.token === token) return this.#checkTimes(known);
     const refused = this.#refused.get(token);
     if (refused !== undefined) return refused;
     const result = this.#verifyFully(token);
@@ -248,10 +258,7 @@ export class TokenCodec {
   }
 
   /** The time checks of #checkClaims, for a token whose signature and claims were verified. */
-  #checkTimes(known: {
-    readonly claims: SessionClaims;
-    readonly result: TokenVerification;
-  }): TokenVerification {
+  #checkTimes(known: KnownToken): TokenVerification {
     const nowSeconds = Math.floor(this.#clock.now() / 1000);
     if (known.claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
     if (known.claims.exp <= nowSeconds) return { ok: false, reason: 'expired', claims: known.claims };
@@ -273,6 +280,11 @@ export class TokenCodec {
       const oldest = this.#verified.keys().next().value;
       if (oldest !== undefined) this.#verified.delete(oldest);
     }
-    this.#verified.set(token, { claims, result: Object.freeze({ ok: true, claims }) });
+    // A verified token has the canonical shape, so its last 43 characters are its signature.
+    this.#verified.set(token.slice(-SIGNATURE_LENGTH), {
+      token,
+      claims,
+      result: Object.freeze({ ok: true, claims }),
+    });
   }
 }

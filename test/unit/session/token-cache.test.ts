@@ -53,6 +53,28 @@ describe('TokenCodec verified-token memory', () => {
     expect(codec.verify(tampered)).toMatchObject({ ok: false, reason: 'invalid' });
   });
 
+  it('never lets a remembered signature vouch for another payload', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await fresh(codec);
+    expect(codec.verify(token).ok).toBe(true);
+    // The remembered token's own signature under a payload that claims another user.
+    const [header, , signature] = token.split('.');
+    const payload = Buffer.from(
+      JSON.stringify({
+        sid: 'sess-1',
+        email: 'eve@example.com',
+        sub: 'user-2',
+        iat: seconds(),
+        exp: seconds() + 900,
+      }),
+    ).toString('base64url');
+    const spliced = `${header}.${payload}.${signature}`;
+    expect(codec.verify(spliced)).toMatchObject({ ok: false, reason: 'invalid', detail: 'bad_signature' });
+    expect(codec.verify(spliced)).toMatchObject({ ok: false, reason: 'invalid', detail: 'bad_signature' });
+    // The genuine token is still recognised.
+    expect(codec.verify(token)).toMatchObject({ ok: true, claims: { sub: 'user-1' } });
+  });
+
   it('stays bounded: the oldest token is verified again once the memory is full', async () => {
     const codec = new TokenCodec([KEY_A], clock);
     const first = await fresh(codec, 900, 'first');
