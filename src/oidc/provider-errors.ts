@@ -1,8 +1,9 @@
 /**
  * Turns whatever a provider round trip threw (openid-client's ClientError / ResponseBodyError,
- * jose's JWKS errors, fetch's TypeError, AbortSignal's TimeoutError) into a stable GatehouseError:
- * `provider_timeout` (504) when the configured timeout fired, `provider_error` (502) otherwise
- * (SECURITY B10, H39). Never an unclassified exception, never the provider's text in `detail`.
+ * jose's JWKS errors, the HTTP client's network and size errors (http-client.ts), AbortSignal's
+ * TimeoutError) into a stable GatehouseError: `provider_timeout` (504) when the configured timeout
+ * fired, `provider_error` (502) otherwise (SECURITY B10, H39). Never an unclassified exception,
+ * never the provider's text in `detail`.
  */
 import { GatehouseError, isGatehouseError } from '../errors.js';
 
