@@ -96,7 +96,8 @@ export function createProviderHttpClient(options: { maxResponseBytes?: number } 
     // at worst refuses a code twice). Any other failure is the caller's.
     return attempt(url, secure, options, body, signal).catch((err: unknown) => {
       if (!(err instanceof StaleConnection) || signal?.aborted) throw unwrap(err);
-      return attempt(url, secure, options, body, signal).catch((again: unknown) => {
+      // `agent: false`: a new connection of its own, never another pooled one that may be stale too.
+      return attempt(url, secure, { ...options, agent: false }, body, signal).catch((again: unknown) => {
         throw unwrap(again);
       });
     });
