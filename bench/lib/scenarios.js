@@ -30,17 +30,38 @@ const renewal = (cookieName, t) => ({
   expectStatus: 200,
 });
 
+/** @param {string} cookieName @param {Tokens} t @returns {Scenario} */
+const chatCookie = (cookieName, t) => ({
+  id: 'chat_cookie',
+  label: 'GET /chat, session cookie',
+  path: '/chat',
+  headers: cookie(cookieName, t.live),
+  expectStatus: 200,
+});
+
+/** @param {string} cookieName @param {Tokens} t @returns {Scenario} */
+const me = (cookieName, t) => ({
+  id: 'me',
+  label: 'GET /me (reads the user row)',
+  path: '/me',
+  headers: cookie(cookieName, t.live),
+  expectStatus: 200,
+});
+
+/** @param {string} cookieName @param {Tokens} t @returns {Scenario} */
+const revoked = (cookieName, t) => ({
+  id: 'revoked',
+  label: 'GET /chat, revoked session → 401',
+  path: '/chat',
+  headers: cookie(cookieName, t.revoked),
+  expectStatus: 401,
+});
+
 /** @param {string} cookieName @param {Tokens} t @returns {Scenario[]} */
 export function mainScenarios(cookieName, t) {
   return [
     bare(),
-    {
-      id: 'chat_cookie',
-      label: 'GET /chat, session cookie',
-      path: '/chat',
-      headers: cookie(cookieName, t.live),
-      expectStatus: 200,
-    },
+    chatCookie(cookieName, t),
     {
       id: 'chat_bearer',
       label: 'GET /chat, Authorization: Bearer',
@@ -55,21 +76,9 @@ export function mainScenarios(cookieName, t) {
       headers: cookie(cookieName, t.live),
       expectStatus: 200,
     },
-    {
-      id: 'me',
-      label: 'GET /me (reads the user row)',
-      path: '/me',
-      headers: cookie(cookieName, t.live),
-      expectStatus: 200,
-    },
+    me(cookieName, t),
     { id: 'unauthenticated', label: 'GET /chat, no credentials → 401', path: '/chat', expectStatus: 401 },
-    {
-      id: 'revoked',
-      label: 'GET /chat, revoked session → 401',
-      path: '/chat',
-      headers: cookie(cookieName, t.revoked),
-      expectStatus: 401,
-    },
+    revoked(cookieName, t),
     {
       id: 'forged',
       label: 'GET /chat, forged signature → 401',
@@ -83,44 +92,10 @@ export function mainScenarios(cookieName, t) {
 
 /** @param {string} cookieName @param {Tokens} t @returns {Scenario[]} */
 export function largeStoreScenarios(cookieName, t) {
-  return [
-    bare(),
-    {
-      id: 'chat_cookie',
-      label: 'GET /chat, session cookie',
-      path: '/chat',
-      headers: cookie(cookieName, t.live),
-      expectStatus: 200,
-    },
-    {
-      id: 'revoked',
-      label: 'GET /chat, revoked session → 401',
-      path: '/chat',
-      headers: cookie(cookieName, t.revoked),
-      expectStatus: 401,
-    },
-    renewal(cookieName, t),
-  ];
+  return [bare(), chatCookie(cookieName, t), revoked(cookieName, t), renewal(cookieName, t)];
 }
 
 /** @param {string} cookieName @param {Tokens} t @returns {Scenario[]} */
 export function databaseScenarios(cookieName, t) {
-  return [
-    bare(),
-    {
-      id: 'chat_cookie',
-      label: 'GET /chat, session cookie',
-      path: '/chat',
-      headers: cookie(cookieName, t.live),
-      expectStatus: 200,
-    },
-    {
-      id: 'me',
-      label: 'GET /me (reads the user row)',
-      path: '/me',
-      headers: cookie(cookieName, t.live),
-      expectStatus: 200,
-    },
-    renewal(cookieName, t),
-  ];
+  return [bare(), chatCookie(cookieName, t), me(cookieName, t), renewal(cookieName, t)];
 }
