@@ -136,12 +136,19 @@ http {
   });
 
   const deadline = Date.now() + 10_000;
+  // Something accepting on the port is not proof that it is nginx: a port taken by another
+  // process makes nginx log a bind failure while the other process answers.
+  const bindFailed = () => /bind\(\) to \S+ failed/.test(stderr);
   for (const port of options.waitForPorts) {
     while (!(await accepts(port))) {
-      if (dead) throw new Error(`nginx exited:\n${stderr}`);
+      if (dead || bindFailed()) throw new Error(`nginx could not start:\n${stderr}`);
       if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+  if (bindFailed()) {
+    child.kill('SIGTERM');
+    throw new Error(`nginx could not bind its ports:\n${stderr}`);
   }
   return {
     dir,
