@@ -16,8 +16,15 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') failed++;
         else skipped++;
       }
-      // A module that failed to load has no tests but must count as a failure.
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+      // A suite whose beforeAll/afterAll threw, or a module that failed to load, failed with no
+      // failed test to show for it (its tests count as skipped): each counts as one failure.
+      // Counted at the deepest place: not again for the suites and the module around it.
+      for (const suite of [mod, ...mod.children.allSuites()]) {
+        if (suite.state() !== 'failed') continue;
+        const testFailed = [...suite.children.allTests()].some((t) => t.result().state === 'failed');
+        const innerFailed = [...suite.children.allSuites()].some((s) => s.state() === 'failed');
+        if (!testFailed && !innerFailed) failed++;
+      }
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
