@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
+import { type Clock, systemClock } from './core/clock.js';
 import type { DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
 import { redisRateLimitStore } from './http/rate-limit-store.js';
@@ -14,7 +15,6 @@ import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './
 import { createOidcClient, type OidcClient } from './oidc/client.js';
 import { SessionManager } from './session/manager.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
-import { type Clock, systemClock } from './session/types.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 

@@ -74,6 +74,7 @@ export async function withSessionManager<T>(
 ): Promise<T> {
   if (config.redis.url === undefined) return fn(new SessionManager({ store, config }));
   const logger = {
+    debug: () => {},
     info: () => {},
     warn: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis warning'),
     error: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis error'),

@@ -6,7 +6,6 @@ export {
   type SessionCookieOptions,
   sessionCookie,
 } from './cookie.js';
-export { type SessionLogger, silentLogger } from './logger.js';
 export {
   type RevokeOneOptions,
   type RevokeOptions,

@@ -16,22 +16,14 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/types.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type Log, silentLog } from '../core/log.js';
 import { GatehouseError } from '../errors.js';
 import type { AuthEventType, NewSessionInput, Session, Store, User } from '../store/types.js';
-import { type SessionLogger, silentLogger } from './logger.js';
 import { RevocationPoller } from './poller.js';
 import { RevocationSet } from './revocations.js';
 import { CLOCK_SKEW_SECONDS, TokenCodec } from './token.js';
-import {
-  type Clock,
-  type IssuedToken,
-  type Renewed,
-  type RequestMeta,
-  type RevocationBus,
-  type SessionClaims,
-  systemClock,
-  type TokenCheck,
-} from './types.js';
+import type { IssuedToken, Renewed, RequestMeta, RevocationBus, SessionClaims, TokenCheck } from './types.js';
 
 /** The first poll reads this much further back than TOKEN_TTL, for clock differences. */
 const LOOKBACK_MARGIN_MS = 60_000;
@@ -42,7 +34,7 @@ export interface SessionManagerOptions {
   readonly clock?: Clock;
   /** CSPRNG bytes; injectable for tests. */
   readonly random?: (bytes: number) => Buffer;
-  readonly logger?: SessionLogger;
+  readonly logger?: Log;
   readonly bus?: RevocationBus;
   /** Told of renewals and revocations (metrics); must not throw. */
   readonly observer?: SessionObserver;
@@ -84,7 +76,7 @@ export class SessionManager {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #random: (bytes: number) => Buffer;
-  readonly #logger: SessionLogger;
+  readonly #logger: Log;
   readonly #bus: RevocationBus | undefined;
   readonly #observer: SessionObserver | undefined;
   readonly #codec: TokenCodec;
@@ -102,7 +94,7 @@ export class SessionManager {
     this.#store = store;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? randomBytes;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ?? silentLog;
     this.#bus = options.bus;
     this.#observer = options.observer;
     const { ttlSeconds, idleTtlSeconds, tokenTtlSeconds, revocationPollSeconds } = config.session;

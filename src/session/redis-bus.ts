@@ -14,7 +14,7 @@
  * - Outages are logged once when they start and once when they end, not per retry.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { SessionLogger } from './logger.js';
+import type { Log } from '../core/log.js';
 import type { RevocationBus } from './types.js';
 
 export const REVOCATION_CHANNEL = 'gatehouse:revocations';
@@ -29,7 +29,7 @@ export interface RedisBusOptions {
   readonly url: string;
   /** The URL with its password redacted, for logs. */
   readonly redactedUrl?: string | undefined;
-  readonly logger: SessionLogger;
+  readonly logger: Log;
   readonly channel?: string;
   /** Connection timeout and the longest wait between reconnect attempts (ms). */
   readonly connectTimeoutMs?: number;
@@ -65,7 +65,7 @@ export class RedisRevocationBus implements RevocationBus {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #channel: string;
-  readonly #logger: SessionLogger;
+  readonly #logger: Log;
   readonly #where: string;
   #down = false;
   #closed = false;

@@ -3,13 +3,6 @@
  */
 import type { Session, User } from '../store/types.js';
 
-/** Milliseconds since the epoch; injected so tests can move time. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
-
 /** The claims of a Gatehouse session token (a JWT signed by Gatehouse). */
 export interface SessionClaims {
   /** user id */

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Config } from '../../../src/config/types.js';
+import type { Log } from '../../../src/core/log.js';
 import { GatehouseError } from '../../../src/errors.js';
-import type { SessionLogger } from '../../../src/session/logger.js';
 import { SessionManager } from '../../../src/session/manager.js';
 import type { IssuedToken, RevocationBus, SessionClaims, TokenCheck } from '../../../src/session/types.js';
 import { openStore } from '../../../src/store/index.js';
@@ -28,8 +28,9 @@ export interface LogEntry {
   readonly msg: string | undefined;
 }
 
-export class MemoryLogger implements SessionLogger {
+export class MemoryLogger implements Log {
   readonly entries: LogEntry[] = [];
+  debug(): void {}
   info(obj: object, msg?: string): void {
     this.entries.push({ level: 'info', obj, msg });
   }
@@ -82,10 +83,7 @@ export class Harness {
     return store;
   }
 
-  manager(
-    store: Store,
-    extra: { logger?: SessionLogger; bus?: RevocationBus; config?: Config } = {},
-  ): SessionManager {
+  manager(store: Store, extra: { logger?: Log; bus?: RevocationBus; config?: Config } = {}): SessionManager {
     const manager = new SessionManager({
       store,
       config: extra.config ?? this.config,
