@@ -13,8 +13,11 @@ import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
 import { createOidcClient, type OidcClient } from './oidc/client.js';
-import { SessionManager } from './session/manager.js';
+import type { Accounts } from './session/accounts.js';
+import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
+import type { Revocation } from './session/revocation.js';
+import type { SessionService } from './session/service.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -22,7 +25,12 @@ export interface Gatehouse {
   readonly config: Config;
   readonly app: FastifyInstance;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  /** Sign-in, token checks and renewal. */
+  readonly sessions: SessionService;
+  /** Revoking sessions on every instance. */
+  readonly revocation: Revocation;
+  /** Disabling and enabling users. */
+  readonly accounts: Accounts;
   readonly oidc: OidcClient;
   readonly devIdp: DevIdp | undefined;
   readonly metrics: Metrics;
@@ -74,16 +82,20 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
-    const sessions = new SessionManager({
+    const {
+      service: sessions,
+      revocation,
+      accounts,
+    } = createSessionParts({
       store,
       config,
       clock,
-      logger,
+      log: logger,
       observer: metrics,
-      ...(bus ? { bus } : {}),
+      bus,
     });
-    await sessions.start();
-    cleanups.unshift(() => sessions.stop());
+    await revocation.start();
+    cleanups.unshift(() => revocation.stop());
 
     let devIdp: DevIdp | undefined;
     if (config.oidc.devProvider) {
@@ -121,6 +133,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       logger,
       store,
       sessions,
+      revocation,
       oidc,
       devIdp,
       responder,
@@ -153,7 +166,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       closing ??= runAll(cleanups, logger);
       return closing;
     };
-    return { config, app, store, sessions, oidc, devIdp, metrics, close };
+    return { config, app, store, sessions, revocation, accounts, oidc, devIdp, metrics, close };
   } catch (err) {
     await runAll(cleanups, logger);
     throw err;

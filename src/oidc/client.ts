@@ -51,8 +51,6 @@ export interface OidcClient {
   status(): ProviderStatus;
   /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
   check(): Promise<ProviderStatus>;
-  /** The transaction cookie name for a state (lets http/ clear it after a provider error). */
-  transactionCookieName(state: string): string;
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
 }
@@ -292,7 +290,6 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     completeLogin,
     status: () => provider.status(),
     check: () => provider.check(),
-    transactionCookieName: cookieName,
     close: () => provider.close(),
   };
 }

@@ -48,6 +48,10 @@ export interface Renewed {
 /** How revocations reach other instances (database polling always; Redis when configured). */
 export interface RevocationBus {
   publish(sessionIds: readonly string[]): Promise<void>;
-  subscribe(onRevoked: (sessionIds: readonly string[]) => void): Promise<void>;
+  /**
+   * `onRevoked` hears every revocation published elsewhere; `onResumed` is told when the bus
+   * comes back after an outage (messages sent meanwhile are lost: time to read the database).
+   */
+  subscribe(onRevoked: (sessionIds: readonly string[]) => void, onResumed?: () => void): Promise<void>;
   close(): Promise<void>;
 }
