@@ -45,6 +45,11 @@ export interface StartOptions {
   readonly purge?: boolean;
   /** Prometheus instruments; a fresh registry per instance when absent. */
   readonly metrics?: Metrics;
+  /**
+   * The sample chat routes (`/chat`, `/chat/messages`): on for `gatehouse serve`, off unless asked
+   * for when Gatehouse is used as a library.
+   */
+  readonly chat?: boolean;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -127,7 +132,6 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
     );
     cleanups.unshift(async () => oidc.close());
 
-    const responder = createResponder(config.chat);
     const app = await buildApp({
       config,
       logger,
@@ -136,7 +140,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       revocation,
       oidc,
       devIdp,
-      responder,
+      chat: options.chat === true ? createResponder(config.chat) : undefined,
       metrics,
       now: () => clock.now(),
       ...(bus

@@ -13,7 +13,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { EchoResponder, type Responder } from '../chat/responder.js';
+import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
@@ -45,7 +45,11 @@ export interface AppDeps {
   readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
-  readonly responder?: Responder;
+  /**
+   * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
+   * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
+   */
+  readonly chat?: Responder | undefined;
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
   readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
@@ -163,7 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });
-  await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
+  if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });
   await app.register(healthRoutes, {
     store,
     oidc,
