@@ -20,7 +20,7 @@ import { GatehouseError } from '../errors.js';
 import type { AuthEventType, NewSessionInput, Session, Store, User } from '../store/types.js';
 import { type SessionLogger, silentLogger } from './logger.js';
 import { RevocationPoller } from './poller.js';
-import { RevocationSet } from './revocations.js';
+import { overflowToRenewal, RevocationSet } from './revocations.js';
 import { CLOCK_SKEW_SECONDS, TokenCodec } from './token.js';
 import {
   type Clock,
@@ -113,8 +113,12 @@ export class SessionManager {
     this.#idleMs = idleTtlSeconds * 1000;
     this.#tokenTtlMs = tokenTtlSeconds * 1000;
     this.#retentionMs = this.#tokenTtlMs + CLOCK_SKEW_SECONDS * 1000;
-    this.#codec = new TokenCodec(config.secrets.jwtSecretKeys, this.#clock);
-    this.#revoked = new RevocationSet(this.#clock);
+    // SECURITY.md 41, 42: no token outlives TOKEN_TTL here, and a full set renews, never forgets.
+    this.#codec = new TokenCodec(config.secrets.jwtSecretKeys, this.#clock, {
+      maxLifetimeSeconds: tokenTtlSeconds,
+    });
+    const bound = overflowToRenewal(this.#codec, this.#logger, CLOCK_SKEW_SECONDS * 1000);
+    this.#revoked = new RevocationSet(this.#clock, bound);
     this.#poller = new RevocationPoller({
       sessions: store.sessions,
       set: this.#revoked,

@@ -1,0 +1,216 @@
+/**
+ * SECURITY.md I (rules 41–49): durable revocation and safe edges, found by a review of wave 1.
+ * Each test reproduces the reported attack against real parts and asserts the fixed behaviour.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { purge } from '../../src/runtime.js';
+import { SessionManager } from '../../src/session/manager.js';
+import { MAX_MESSAGE_LENGTH, parseRevocationMessage } from '../../src/session/redis-bus.js';
+import { MAX_REVOKED_IN_MEMORY } from '../../src/session/revocations.js';
+import type { RevocationBus } from '../../src/session/types.js';
+import { openStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/types.js';
+import { identityForTest } from '../helpers/identity.js';
+import { sqliteDatabase, testConfig } from '../unit/session/config.js';
+import { problemCode, type Rig, rawRequest, signIn, startRig, TestClock } from './support/rig.js';
+
+/** Fixed keys, so a restarted instance accepts the tokens of the one before (as in production). */
+const KEYS = { SECRET_KEY: 's'.repeat(48), JWT_SECRET_KEY: 'j'.repeat(48) };
+
+/** A fresh SQLite file that several instances (restarts) share. */
+function sharedDatabase(): { url: string; path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-i-'));
+  const path = join(dir, 'gatehouse.db');
+  return { url: `sqlite:${path}`, path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function me(rig: Rig, token: string): Promise<{ status: number; code: string | undefined }> {
+  const response = await rawRequest(`${rig.url}/me`, {
+    headers: { cookie: `${rig.gh.config.cookie.name}=${token}` },
+  });
+  return { status: response.status, code: problemCode(response.body) };
+}
+
+async function logout(rig: Rig, token: string): Promise<void> {
+  const response = await rawRequest(`${rig.url}/logout`, {
+    method: 'POST',
+    headers: { cookie: `${rig.gh.config.cookie.name}=${token}` },
+  });
+  expect(response.status).toBe(204);
+}
+
+/** A manager on its own store and clock, as another instance (or the CLI) would be. */
+async function instance(path: string, now: () => number, bus?: RevocationBus) {
+  const config = testConfig({ database: sqliteDatabase(path) });
+  const store: Store = await openStore(config.database);
+  await store.migrate();
+  const sessions = new SessionManager({ store, config, clock: { now }, ...(bus ? { bus } : {}) });
+  return { config, store, sessions };
+}
+
+async function signedIn(store: Store, sessions: SessionManager, who: string) {
+  const result = await store.signIn(
+    identityForTest({
+      issuer: 'https://issuer.test',
+      subject: `subject-${who}`,
+      email: `${who}@example.com`,
+      emailVerified: true,
+      name: null,
+      picture: null,
+      hostedDomain: null,
+    }),
+    sessions.newSession({ ip: null, userAgent: null }),
+  );
+  if ('disabled' in result) throw new Error('unexpected disabled user');
+  const token = await sessions.issue(result.user, result.session);
+  return { session: result.session, token: token.token };
+}
+
+describe('I. durable revocation and safe edges', () => {
+  describe('revocation', () => {
+    it('rule 41: a signed-out session stays refused after a purge and a restart', async () => {
+      const db = sharedDatabase();
+      try {
+        const first = await startRig({ databaseUrl: db.url, env: KEYS });
+        const { token } = await signIn(first);
+        expect((await me(first, token)).status).toBe(200);
+        await logout(first, token);
+        expect((await me(first, token)).status).toBe(401);
+        // The automatic purge (and `sessions purge`), then a deploy.
+        const { gatehouse, config } = first.gh;
+        await purge(gatehouse.store, config, first.clock, createLogger(config, { destination: devNull() }));
+        await first.close();
+
+        const second = await startRig({ databaseUrl: db.url, idp: first.idp, env: KEYS });
+        try {
+          const answer = await me(second, token);
+          expect(answer.status).toBe(401);
+          expect(answer.code).toBe('session_revoked');
+        } finally {
+          await second.close();
+        }
+      } finally {
+        db.remove();
+      }
+    });
+
+    it('rule 41: lowering TOKEN_TTL does not bring back a revoked session', async () => {
+      const db = sharedDatabase();
+      try {
+        const first = await startRig({ databaseUrl: db.url, env: { ...KEYS, TOKEN_TTL: '1h' } });
+        const { token } = await signIn(first);
+        await logout(first, token);
+        await first.close();
+
+        // Restarted 200 s later, well past the new TOKEN_TTL + skew: the old instance remembered the
+        // revocation for 1 h, the new one only for 40 s; the token is good for an hour.
+        const clock = new TestClock();
+        clock.offsetMs = 200_000;
+        const second = await startRig({
+          databaseUrl: db.url,
+          idp: first.idp,
+          clock,
+          env: { ...KEYS, TOKEN_TTL: '10s' },
+        });
+        try {
+          const answer = await me(second, token);
+          expect(answer.status).toBe(401);
+          expect(answer.code).toBe('session_revoked');
+        } finally {
+          await second.close();
+        }
+      } finally {
+        db.remove();
+      }
+    });
+
+    it("rule 41: revocations are compared on the database's clock, not the revoker's", async () => {
+      const db = sharedDatabase();
+      // The revoker (a CLI on another host) runs 60 s behind; there is no Redis.
+      const behind = await instance(db.path, () => Date.now() - 60_000);
+      const server = await instance(db.path, () => Date.now());
+      try {
+        const { session, token } = await signedIn(server.store, server.sessions, 'clock');
+        await server.sessions.start();
+        expect(server.sessions.check(token).ok).toBe(true);
+        await behind.sessions.revoke(session.id, { reason: 'operator' });
+        await server.sessions.pollOnce();
+        expect(server.sessions.check(token)).toMatchObject({ ok: false, reason: 'revoked' });
+      } finally {
+        await server.sessions.stop();
+        await server.store.close();
+        await behind.store.close();
+        db.remove();
+      }
+    });
+
+    it('rule 42: a flood of revocation messages stays bounded and never un-revokes', async () => {
+      const db = sharedDatabase();
+      let deliver: ((ids: readonly string[]) => void) | undefined;
+      const bus: RevocationBus = {
+        publish: async () => {},
+        subscribe: async (listener) => {
+          deliver = listener;
+        },
+        close: async () => {},
+      };
+      const server = await instance(db.path, () => Date.now(), bus);
+      try {
+        const revoked = await signedIn(server.store, server.sessions, 'revoked');
+        const kept = await signedIn(server.store, server.sessions, 'kept');
+        await server.sessions.start();
+        await server.sessions.revoke(revoked.session.id, { reason: 'user_sign_out' });
+        expect(server.sessions.check(revoked.token)).toMatchObject({ ok: false, reason: 'revoked' });
+
+        // 130 messages × 500 junk ids: more than the set holds.
+        let n = 0;
+        for (let m = 0; m < 130; m++) {
+          deliver!(Array.from({ length: 500 }, () => `junk-session-id-${String(n++).padStart(8, '0')}`));
+        }
+        expect(server.sessions.revocations.size).toBeLessThanOrEqual(MAX_REVOKED_IN_MEMORY);
+        // The revoked token is still refused: on the hot path it now needs the database…
+        const check = server.sessions.check(revoked.token);
+        expect(check.ok).toBe(false);
+        expect('claims' in check).toBe(true);
+        // …and the database says revoked.
+        if ('claims' in check) {
+          await expect(
+            server.sessions.renew(check.claims, { ip: null, userAgent: null }),
+          ).rejects.toMatchObject({ code: 'session_revoked' });
+        }
+        // A live session only pays one renewal.
+        const live = server.sessions.check(kept.token);
+        expect(live).toMatchObject({ ok: false, reason: 'expired' });
+        if ('claims' in live) {
+          const renewed = await server.sessions.renew(live.claims, { ip: null, userAgent: null });
+          expect(renewed.session.id).toBe(kept.session.id);
+        }
+      } finally {
+        await server.sessions.stop();
+        await server.store.close();
+        db.remove();
+      }
+    });
+
+    it('rule 42: one revocation message carries at most 500 ids and a bounded length', () => {
+      const id = (i: number) => `session-${String(i).padStart(14, '0')}`;
+      expect(parseRevocationMessage(JSON.stringify({ ids: [id(1)] }))).toEqual([id(1)]);
+      expect(
+        parseRevocationMessage(JSON.stringify({ ids: Array.from({ length: 500 }, (_, i) => id(i)) })),
+      ).toHaveLength(500);
+      expect(
+        parseRevocationMessage(JSON.stringify({ ids: Array.from({ length: 501 }, (_, i) => id(i)) })),
+      ).toBeUndefined();
+      const long = JSON.stringify({ ids: [id(1)], pad: 'x'.repeat(MAX_MESSAGE_LENGTH) });
+      expect(parseRevocationMessage(long)).toBeUndefined();
+    });
+  });
+});
+
+function devNull() {
+  return { write: () => true } as unknown as NodeJS.WritableStream;
+}
