@@ -83,6 +83,7 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     check: () => time('check', () => client.check()),
     status: () => client.status(),
     transactionCookieName: (state) => client.transactionCookieName(state),
+    transactionCookiesToDrop: (cookies) => client.transactionCookiesToDrop(cookies),
     close: () => client.close(),
   };
 }

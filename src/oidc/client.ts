@@ -52,6 +52,8 @@ export interface OidcClient {
   check(): Promise<ProviderStatus>;
   /** The transaction cookie name for a state (lets http/ clear it after a provider error). */
   transactionCookieName(state: string): string;
+  /** Transaction cookies `/login` clears before adding one (SECURITY.md 44): expired, then oldest. */
+  transactionCookiesToDrop(cookies: Readonly<Record<string, string>>): string[];
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
 }
@@ -292,6 +294,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     status: () => provider.status(),
     check: () => provider.check(),
     transactionCookieName: cookieName,
+    transactionCookiesToDrop: (cookies) => sealer.toDrop(cookies),
     close: () => provider.close(),
   };
 }

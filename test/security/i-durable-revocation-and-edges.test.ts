@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { safeReturnTo } from '../../src/oidc/return-to.js';
 import { purge } from '../../src/runtime.js';
 import { SessionManager } from '../../src/session/manager.js';
 import { MAX_MESSAGE_LENGTH, parseRevocationMessage } from '../../src/session/redis-bus.js';
@@ -14,6 +15,7 @@ import { MAX_REVOKED_IN_MEMORY } from '../../src/session/revocations.js';
 import type { RevocationBus } from '../../src/session/types.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
+import { createBrowser } from '../helpers/browser.js';
 import { identityForTest } from '../helpers/identity.js';
 import { sqliteDatabase, testConfig } from '../unit/session/config.js';
 import { problemCode, type Rig, rawRequest, signIn, startRig, TestClock } from './support/rig.js';
@@ -207,6 +209,89 @@ describe('I. durable revocation and safe edges', () => {
       ).toBeUndefined();
       const long = JSON.stringify({ ids: [id(1)], pad: 'x'.repeat(MAX_MESSAGE_LENGTH) });
       expect(parseRevocationMessage(long)).toBeUndefined();
+    });
+  });
+
+  describe('edges', () => {
+    let rig: Rig;
+    beforeAll(async () => {
+      rig = await startRig({
+        env: { FRONTEND_URL: 'https://app.example.com/', ALLOWED_RETURN_ORIGINS: 'https://app.example.com' },
+      });
+    });
+    afterAll(async () => {
+      await rig?.close();
+    });
+
+    async function verifyHeadersFor(email: string, name: string) {
+      rig.idp.identity = { sub: `sub-${encodeURIComponent(email)}`, email, name };
+      try {
+        const { token } = await signIn(rig);
+        const response = await rawRequest(`${rig.url}/auth/verify`, {
+          headers: { cookie: `${rig.gh.config.cookie.name}=${token}` },
+        });
+        expect(response.status, response.body).toBe(200);
+        return response.headers;
+      } finally {
+        rig.idp.identity = undefined;
+      }
+    }
+
+    it('rule 43: identity headers are percent-encoded UTF-8, never a 500 and never another account', async () => {
+      const japanese = await verifyHeadersFor('山田@example.jp', '山田 太郎');
+      expect(japanese['x-auth-email']).toBe('%E5%B1%B1%E7%94%B0@example.jp');
+      expect(japanese['x-auth-name']).toBe('%E5%B1%B1%E7%94%B0%20%E5%A4%AA%E9%83%8E');
+      const latin = await verifyHeadersFor('zoë@example.com', 'Zoë');
+      const lookalike = await verifyHeadersFor('zoÃ«@example.com', 'ZoÃ«');
+      expect(latin['x-auth-email']).toBe('zo%C3%AB@example.com');
+      expect(lookalike['x-auth-email']).toBe('zo%C3%83%C2%AB@example.com');
+      expect(decodeURIComponent(String(latin['x-auth-email']))).toBe('zoë@example.com');
+      expect(decodeURIComponent(String(lookalike['x-auth-email']))).toBe('zoÃ«@example.com');
+      for (const headers of [japanese, latin, lookalike]) {
+        for (const name of ['x-auth-user-id', 'x-auth-email', 'x-auth-name']) {
+          expect(String(headers[name])).toMatch(/^[\x21-\x7e]+$/);
+        }
+      }
+      // A plain ASCII address arrives exactly as stored.
+      const plain = await verifyHeadersFor('plain.user+tag@example.com', 'Plain');
+      expect(plain['x-auth-email']).toBe('plain.user+tag@example.com');
+    });
+
+    it('rule 44: a burst of cross-site /login navigations keeps a few small transaction cookies and never causes 431', async () => {
+      const browser = createBrowser();
+      const longPath = `/${'a'.repeat(2000)}`;
+      for (let i = 0; i < 12; i++) {
+        const response = await browser.navigate(`${rig.url}/login?return_to=${longPath}`, {
+          initiator: 'https://evil.example',
+          stopAt: () => true,
+        });
+        expect(response.hops[0]!.status).toBe(302);
+      }
+      const prefix = rig.gh.config.cookie.transactionPrefix;
+      const tx = browser.cookies('127.0.0.1').filter((c) => c.name.startsWith(prefix));
+      expect(tx.length).toBeLessThanOrEqual(3);
+      for (const cookie of tx) expect(cookie.value.length).toBeLessThan(2000);
+      const after = await browser.get(`${rig.url}/healthz`);
+      expect(after.status).toBe(200);
+      // A sign-in started now still completes.
+      await signIn(rig, browser);
+    });
+
+    it('rule 49: a return_to whose resolved path begins with // or /\\ falls back to FRONTEND_URL', () => {
+      const config = rig.gh.config;
+      for (const raw of [
+        '/..//evil.com',
+        '/../..//evil.com/x',
+        '/a/../..//evil.com',
+        '/%2e%2e//evil.com',
+        '/.%2e//evil.com',
+        'https://app.example.com/..//evil.com',
+        'https://app.example.com//evil.com',
+      ]) {
+        expect(safeReturnTo(raw, config), raw).toBe(config.frontendUrl);
+      }
+      // Ordinary paths still work.
+      expect(safeReturnTo('/a/../b?x=1', config)).toBe('https://app.example.com/b?x=1');
     });
   });
 });

@@ -13,6 +13,7 @@ import type { SessionManager } from '../../session/manager.js';
 import type { NewAuthEvent, Store } from '../../store/types.js';
 import { requestMeta } from '../auth.js';
 import { readCookiesWithPrefix } from '../cookies.js';
+import { encodeIdentityHeader } from '../identity-headers.js';
 import { sendError } from '../problem.js';
 
 export interface AuthRoutesOptions {
@@ -84,6 +85,9 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { return_to } = request.query as { return_to?: string };
       const start = await oidc.beginLogin({ returnTo: safeReturnTo(return_to, config) });
       noStore(reply);
+      // SECURITY.md 44: a few attempts per browser, the oldest dropped.
+      const txCookies = readCookiesWithPrefix(request.headers.cookie, config.cookie.transactionPrefix);
+      for (const name of oidc.transactionCookiesToDrop(txCookies)) reply.clearCookie(name, txCookieOptions);
       reply.setCookie(start.cookie.name, start.cookie.value, {
         ...txCookieOptions,
         maxAge: start.cookie.maxAgeSeconds,
@@ -224,12 +228,12 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     },
     async (request, reply) => {
       const user = request.user!;
+      // SECURITY.md 43: every identity value goes through one ASCII-safe encoder.
       reply
-        .header('x-auth-user-id', user.id)
-        .header('x-auth-email', user.email)
+        .header('x-auth-user-id', encodeIdentityHeader(user.id))
+        .header('x-auth-email', encodeIdentityHeader(user.email))
         .header('cache-control', 'no-store');
-      // Header values must be ASCII; a name with other characters is sent percent-encoded.
-      if (user.name) reply.header('x-auth-name', encodeURIComponent(user.name));
+      if (user.name) reply.header('x-auth-name', encodeIdentityHeader(user.name));
       return reply.code(200).send();
     },
   );
