@@ -210,7 +210,8 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       {
         name: 'RATE_LIMIT_API',
         default: '`600/1m`',
-        description: 'Requests per window and client IP for other routes.',
+        description:
+          'Requests per window for the signed-in API (`/me`, `/sessions`, `/chat`…), counted per client IP and, separately, per user; over it: 429 with `Retry-After`.',
       },
     ],
   },

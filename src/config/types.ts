@@ -113,7 +113,7 @@ export interface Config {
   readonly rateLimit: {
     /** RATE_LIMIT_AUTH, e.g. `30/1m`, for /login, /auth and token routes per client IP. */
     readonly auth: RateLimit;
-    /** RATE_LIMIT_API, for everything else per client IP. */
+    /** RATE_LIMIT_API, for the signed-in API routes, per client IP and per user (SECURITY.md 46). */
     readonly api: RateLimit;
   };
 

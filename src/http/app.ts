@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { OidcClient } from '../oidc/client.js';
 import type { SessionManager } from '../session/manager.js';
 import type { Store } from '../store/types.js';
+import apiRateLimitPlugin from './api-rate-limit.js';
 import authPlugin from './auth.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
 
   await app.register(authPlugin, { config, sessions });
+  await app.register(apiRateLimitPlugin, { config });
   await app.register(csrfPlugin, { config });
 
   const authLimit = {

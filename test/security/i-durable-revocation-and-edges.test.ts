@@ -294,6 +294,51 @@ describe('I. durable revocation and safe edges', () => {
       expect(safeReturnTo('/a/../b?x=1', config)).toBe('https://app.example.com/b?x=1');
     });
   });
+
+  describe('API rate limit', () => {
+    it('rule 46: RATE_LIMIT_API limits the signed-in API per user and per client IP; 429 + Retry-After', async () => {
+      const rig = await startRig({ env: { RATE_LIMIT_API: '5/1m', TRUST_PROXY: '127.0.0.1' } });
+      try {
+        const a = await signIn(rig);
+        const b = await signIn(rig);
+        const call = (token: string, ip: string, path = '/chat', method = 'GET') =>
+          rawRequest(`${rig.url}${path}`, {
+            method,
+            headers: {
+              cookie: `${rig.gh.config.cookie.name}=${token}`,
+              'x-forwarded-for': ip,
+              ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(method === 'POST' ? { body: JSON.stringify({ message: 'hi' }) } : {}),
+          });
+        // One user from ten addresses: the per-user budget, shared by GET /chat, /me and POST /chat.
+        const statuses: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const path = i % 3 === 0 ? '/me' : '/chat';
+          statuses.push(
+            (await call(a.token, `198.51.100.${i + 1}`, path, i % 3 === 1 ? 'POST' : 'GET')).status,
+          );
+        }
+        expect(statuses.slice(0, 5).every((s) => s === 200)).toBe(true);
+        expect(statuses.slice(5)).toEqual([429, 429, 429, 429, 429]);
+        const limited = await call(a.token, '198.51.100.99', '/chat', 'POST');
+        expect(limited.status).toBe(429);
+        expect(String(limited.headers['content-type'])).toContain('application/problem+json');
+        expect(problemCode(limited.body)).toBe('rate_limited');
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+
+        // Another user from one address: the per-IP budget.
+        const fromOneIp: number[] = [];
+        for (let i = 0; i < 7; i++) fromOneIp.push((await call(b.token, '203.0.113.50', '/me')).status);
+        expect(fromOneIp.slice(0, 5).every((s) => s === 200)).toBe(true);
+        expect(fromOneIp.slice(5)).toEqual([429, 429]);
+        // Sign-in and forward-auth routes are not API routes.
+        expect((await call(b.token, '203.0.113.50', '/auth/verify')).status).toBe(200);
+      } finally {
+        await rig.close();
+      }
+    });
+  });
 });
 
 function devNull() {
