@@ -28,6 +28,18 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       },
       { name: 'HOST', default: '`127.0.0.1`', description: 'Listen address (an IP address or host name).' },
       {
+        name: 'REQUEST_TIMEOUT',
+        default: '`30s`',
+        description:
+          'A request whose headers and body have not all arrived by then is answered 408 and its connection closed (slow clients, SECURITY.md 45).',
+      },
+      {
+        name: 'KEEP_ALIVE_TIMEOUT',
+        default: '`72s`',
+        description:
+          "How long an idle keep-alive connection stays open; keep it above the load balancer's own idle timeout.",
+      },
+      {
         name: 'PORT',
         default: '`8000`',
         description: 'Listen port, 0–65535. `0` takes any free port (then `PUBLIC_URL` must be set).',
@@ -250,7 +262,14 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       {
         name: 'METRICS_PORT',
         default: '—',
-        description: 'Serve `/metrics` only on this port (0–65535, not `PORT`); unset = on the main port.',
+        description:
+          'Serve `/metrics` only on a separate listener on this port (bound to `HOST`; 0–65535, not `PORT`). Unset: `/metrics` is on the main port, for `METRICS_ALLOW` only.',
+      },
+      {
+        name: 'METRICS_ALLOW',
+        default: '`loopback`',
+        description:
+          'Without `METRICS_PORT`: the client addresses or CIDRs that may read `/metrics` on the main port (`loopback` = 127.0.0.0/8 and ::1). Others, and requests relayed by a proxy not in `TRUST_PROXY`, get 404.',
       },
       {
         name: 'AUDIT_RETENTION',

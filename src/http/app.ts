@@ -35,6 +35,7 @@ import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
 import securityHeadersPlugin from './security-headers.js';
+import { clientErrorHandler, serverLimits } from './server-limits.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -72,6 +73,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // SECURITY.md H.34: X-Forwarded-* are believed only from these addresses.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: LIMITS.bodyBytes,
+    // SECURITY.md 45: request, header, keep-alive and idle bounds, and Node's own refusals as
+    // problem+json (src/http/server-limits.ts).
+    ...serverLimits(config),
+    clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
     requestIdHeader: false,
     genReqId: () => randomUUID(),

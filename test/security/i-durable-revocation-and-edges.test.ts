@@ -3,6 +3,7 @@
  * Each test reproduces the reported attack against real parts and asserts the fixed behaviour.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ import type { Store } from '../../src/store/types.js';
 import { createBrowser } from '../helpers/browser.js';
 import { identityForTest } from '../helpers/identity.js';
 import { sqliteDatabase, testConfig } from '../unit/session/config.js';
-import { problemCode, type Rig, rawRequest, signIn, startRig, TestClock } from './support/rig.js';
+import { problemCode, type Rig, rawRequest, signIn, startRig, TestClock, until } from './support/rig.js';
 
 /** Fixed keys, so a restarted instance accepts the tokens of the one before (as in production). */
 const KEYS = { SECRET_KEY: 's'.repeat(48), JWT_SECRET_KEY: 'j'.repeat(48) };
@@ -336,6 +337,99 @@ describe('I. durable revocation and safe edges', () => {
         expect((await call(b.token, '203.0.113.50', '/auth/verify')).status).toBe(200);
       } finally {
         await rig.close();
+      }
+    });
+  });
+
+  describe('slow clients and what the public sees', () => {
+    let rig: Rig;
+    beforeAll(async () => {
+      rig = await startRig({ env: { REQUEST_TIMEOUT: '1s', REDIS_URL: process.env.TEST_REDIS_URL } });
+    });
+    afterAll(async () => {
+      await rig?.close();
+    });
+
+    /** Writes `data` on a raw connection, then waits (polling) until the server closes it. */
+    async function rawExchange(
+      data: string,
+      deadlineMs = 8_000,
+    ): Promise<{ closed: boolean; answer: string }> {
+      const port = Number(new URL(rig.url).port);
+      const socket = connect(port, '127.0.0.1');
+      let answer = '';
+      let closed = false;
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString('latin1');
+      });
+      socket.on('close', () => {
+        closed = true;
+      });
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(data);
+      await until(() => closed, deadlineMs);
+      socket.destroy();
+      return { closed, answer };
+    }
+
+    it('rule 45: a body or headers that do not arrive within REQUEST_TIMEOUT are cut off with a 408 problem', async () => {
+      const partialBody = await rawExchange(
+        'POST /chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\nhello',
+      );
+      expect(partialBody.closed).toBe(true);
+      expect(partialBody.answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(partialBody.answer).toContain('application/problem+json');
+      expect(partialBody.answer).toContain('"code":"request_timeout"');
+
+      const slowHeaders = await rawExchange('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a');
+      expect(slowHeaders.closed).toBe(true);
+      expect(slowHeaders.answer).toMatch(/^HTTP\/1\.1 408 /);
+    });
+
+    it("rule 45: Node's own refusals (400, 431) are problem+json with a stable code", async () => {
+      const malformed = await rawExchange('NOT A REQUEST\r\n\r\n');
+      expect(malformed.answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(malformed.answer).toContain('application/problem+json');
+      expect(malformed.answer).toContain('"code":"bad_request"');
+      const huge = await rawExchange(
+        `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
+      expect(huge.answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(huge.answer).toContain('"code":"headers_too_large"');
+    });
+
+    it('rule 47: /readyz names no Redis URL, host or user', async () => {
+      const redis = rig.gh.config.redis.url!;
+      await until(async () => (await rawRequest(`${rig.url}/readyz`)).body.includes('"connected"'), 5_000);
+      const ready = await rawRequest(`${rig.url}/readyz`);
+      expect(ready.body).toContain('"connected"');
+      const { host } = new URL(redis);
+      for (const secret of [redis, 'redis://', host]) expect(ready.body).not.toContain(secret);
+    });
+
+    it('rule 47: /metrics is only for allowed addresses, never through an unknown proxy, and counts sessions sparingly', async () => {
+      const scrape = (headers: Record<string, string> = {}) => rawRequest(`${rig.url}/metrics`, { headers });
+      expect((await scrape()).status).toBe(200);
+      // nginx on the same host without TRUST_PROXY: every client would look like loopback.
+      const relayed = await scrape({ 'x-forwarded-for': '203.0.113.9' });
+      expect(relayed.status).toBe(404);
+      expect(problemCode(relayed.body)).toBe('not_found');
+      for (let i = 0; i < 3; i++) await scrape();
+      const text = (await scrape()).body;
+      const counts = text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('gatehouse_db_query_duration_seconds_count{') && l.includes('sessions.countActive'),
+        );
+      expect(counts.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)).toBe(1);
+
+      const elsewhere = await startRig({ idp: rig.idp, env: { METRICS_ALLOW: '10.0.0.0/8' } });
+      try {
+        expect((await rawRequest(`${elsewhere.url}/metrics`)).status).toBe(404);
+      } finally {
+        await elsewhere.close();
       }
     });
   });
