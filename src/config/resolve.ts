@@ -139,7 +139,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
 
   const urls = resolveUrls(reader, production, port);
   const secrets = resolveSecrets(reader, production);
-  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey);
+  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, host);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),

@@ -115,6 +115,12 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         description:
           'The OpenID provider. https, or http only on a loopback host (`127.0.0.0/8`, `::1`, `localhost`), which is logged as a warning. Requires client credentials.',
       },
+      {
+        name: 'DEV_PROVIDER',
+        default: '`loopback`',
+        description:
+          'Where the embedded development provider (used when no provider is configured; anyone signs in as anyone) may run: `loopback` = only when `HOST` and `PUBLIC_URL` are loopback, otherwise start-up fails; `anywhere` = also elsewhere, with a loud warning. Never in production.',
+      },
       { name: 'OIDC_TIMEOUT', default: '`10s`', description: 'Timeout of each request to the provider.' },
       {
         name: 'OIDC_CLOCK_SKEW',
@@ -314,7 +320,8 @@ Outside production, a missing \`SECRET_KEY\` or \`JWT_SECRET_KEY\` is generated 
 process (sessions do not survive a restart), and a short one is only a warning. When
 neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is set, the embedded
 development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
-warning says so. It never runs in production.
+warning says so. It starts only when \`HOST\` and \`PUBLIC_URL\` are both loopback (otherwise
+start-up fails, unless \`DEV_PROVIDER=anywhere\`, which is logged loudly), and never in production.
 
 ## Cookies
 

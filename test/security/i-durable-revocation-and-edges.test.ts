@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { safeReturnTo } from '../../src/oidc/return-to.js';
 import { purge } from '../../src/runtime.js';
@@ -431,6 +432,38 @@ describe('I. durable revocation and safe edges', () => {
       } finally {
         await elsewhere.close();
       }
+    });
+  });
+
+  describe('development provider', () => {
+    const load = (env: Record<string, string>) => loadConfig({ env, dotenv: false, cwd: '/nonexistent' });
+
+    it('rule 48: the development provider starts only on loopback, or when explicitly enabled; never in production', () => {
+      // The reported case: NODE_ENV unset, listening everywhere, a public URL, no provider.
+      expect(() => load({ HOST: '0.0.0.0', PUBLIC_URL: 'https://auth.example.com' })).toThrow(ConfigError);
+      expect(() => load({ HOST: '0.0.0.0', PUBLIC_URL: 'https://auth.example.com' })).toThrow(
+        /GOOGLE_CLIENT_ID: .*development provider/,
+      );
+      // Either half off loopback is enough to refuse.
+      expect(() => load({ HOST: '127.0.0.1', PUBLIC_URL: 'https://auth.example.com' })).toThrow(ConfigError);
+      expect(() => load({ HOST: '0.0.0.0', PUBLIC_URL: 'http://127.0.0.1:8000' })).toThrow(ConfigError);
+      // Loopback on both sides: the local quick start works as before.
+      expect(load({ HOST: '127.0.0.1', PUBLIC_URL: 'http://localhost:8000' }).config.oidc.devProvider).toBe(
+        true,
+      );
+      expect(load({}).config.oidc.devProvider).toBe(true);
+      // The explicit opt-in, loudly.
+      const anywhere = load({
+        HOST: '0.0.0.0',
+        PUBLIC_URL: 'https://auth.example.com',
+        DEV_PROVIDER: 'anywhere',
+      });
+      expect(anywhere.config.oidc.devProvider).toBe(true);
+      expect(anywhere.warnings.join('\n')).toMatch(/ANYONE WHO CAN REACH IT CAN SIGN IN AS ANYONE/);
+      // Never in production, whatever is set.
+      expect(() =>
+        load({ NODE_ENV: 'production', DEV_PROVIDER: 'anywhere', PUBLIC_URL: 'https://auth.example.com' }),
+      ).toThrow(/DEV_PROVIDER: must not be `anywhere` in production/);
     });
   });
 });

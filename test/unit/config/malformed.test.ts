@@ -60,6 +60,7 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['CHAT_MAX_MESSAGE_LENGTH', 'long', /not a whole number/],
   ['METRICS_PORT', '65536', /0 to 65535/],
   ['METRICS_ALLOW', '0.0.0.0/0', /never every address/],
+  ['DEV_PROVIDER', 'everywhere', /not one of: loopback, anywhere/],
   ['REQUEST_TIMEOUT', '0', /longer than zero/],
   ['KEEP_ALIVE_TIMEOUT', 'long', /not a duration/],
   ['AUDIT_RETENTION', 'forever', /not a duration/],
