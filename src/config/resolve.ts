@@ -6,6 +6,7 @@
 import {
   type DatabaseUrl,
   fail,
+  isLoopbackHost,
   ok,
   type Parsed,
   parseDatabaseUrl,
@@ -90,8 +91,16 @@ function resolveDatabase(reader: EnvReader): Config['database'] | undefined {
   return { ...db, poolSize, queryTimeoutSeconds };
 }
 
-function resolveChat(reader: EnvReader): Config['chat'] | undefined {
+function resolveChat(reader: EnvReader, production: boolean): Config['chat'] | undefined {
   const url = reader.read('CHAT_API_URL', (raw) => parseHttpUrl(raw, { allowQuery: true }), undefined);
+  // The API key travels with every request: in production only over TLS, or to this machine.
+  if (production && url !== undefined && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    reader.problem(
+      'CHAT_API_URL',
+      'must be https in production unless its host is loopback (CHAT_API_KEY would cross the network in clear text)',
+    );
+    return undefined;
+  }
   const apiKey = reader.raw('CHAT_API_KEY');
   const model = reader.raw('CHAT_MODEL');
   const timeoutSeconds = reader.read('CHAT_TIMEOUT', positive, 30);
@@ -153,7 +162,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     auth: reader.read('RATE_LIMIT_AUTH', parseRateLimit, { max: 30, windowSeconds: 60 }),
     api: reader.read('RATE_LIMIT_API', parseRateLimit, { max: 600, windowSeconds: 60 }),
   };
-  const chat = resolveChat(reader);
+  const chat = resolveChat(reader, production);
   const metricsPort = reader.read('METRICS_PORT', parsePort, undefined);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
     reader.problem(

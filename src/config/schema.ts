@@ -240,7 +240,7 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         name: 'CHAT_API_URL',
         default: '—',
         description:
-          'The upstream chat service that answers `POST /chat` (http or https; a query string is allowed). Set `CHAT_API_URL`, `CHAT_API_KEY` and `CHAT_MODEL` together, or none.',
+          'The upstream chat service that answers `POST /chat` (https; http only outside production or to a loopback host; a query string is allowed). Set `CHAT_API_URL`, `CHAT_API_KEY` and `CHAT_MODEL` together, or none.',
       },
       { name: 'CHAT_API_KEY', default: '—', description: 'The API key for `CHAT_API_URL`.' },
       { name: 'CHAT_MODEL', default: '—', description: 'The model name sent to `CHAT_API_URL`.' },

@@ -160,7 +160,9 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     const renewed = await sessions.renew(claims, requestMeta(request));
     if (via === 'cookie') {
       const cookie = sessionCookie(config, renewed.token, renewed.session.expiresAt);
-      reply.setCookie(cookie.name, cookie.value, cookie.options);
+      // A header rather than reply.setCookie: a streamed (hijacked) reply skips the onSend hook
+      // that writes setCookie's cookies, and the renewed cookie would be lost.
+      reply.header('set-cookie', app.serializeCookie(cookie.name, cookie.value, cookie.options));
     } else {
       // Bearer clients pick the fresh token up from this header (documented in the API reference).
       reply.header('x-session-token', renewed.token.token);

@@ -18,9 +18,22 @@ import type { RevocationBus } from '../../src/session/types.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { createBrowser } from '../helpers/browser.js';
+import { startHostileProvider } from '../helpers/hostile-provider.js';
 import { identityForTest } from '../helpers/identity.js';
 import { sqliteDatabase, testConfig } from '../unit/session/config.js';
-import { problemCode, type Rig, rawRequest, signIn, startRig, TestClock, until } from './support/rig.js';
+import {
+  callbackUrlFor,
+  expectRejected,
+  openCallback,
+  problemCode,
+  type Rig,
+  rawRequest,
+  signIn,
+  snapshot,
+  startRig,
+  TestClock,
+  until,
+} from './support/rig.js';
 
 /** Fixed keys, so a restarted instance accepts the tokens of the one before (as in production). */
 const KEYS = { SECRET_KEY: 's'.repeat(48), JWT_SECRET_KEY: 'j'.repeat(48) };
@@ -464,6 +477,83 @@ describe('I. durable revocation and safe edges', () => {
       expect(() =>
         load({ NODE_ENV: 'production', DEV_PROVIDER: 'anywhere', PUBLIC_URL: 'https://auth.example.com' }),
       ).toThrow(/DEV_PROVIDER: must not be `anywhere` in production/);
+    });
+  });
+
+  describe('also found, less certain', () => {
+    it('rule 19: with an allow-list, an email only in userinfo is refused, and the ID token is asked for it', async () => {
+      const idp = await startHostileProvider({ host: 'localhost' });
+      idp.behave({
+        claims: { email: undefined, email_verified: undefined },
+        discovery: { claims_parameter_supported: true },
+      });
+      const rig = await startRig({ idp, env: { ALLOWED_EMAIL_DOMAINS: 'example.com' } });
+      try {
+        const browser = createBrowser();
+        const before = await snapshot(rig);
+        const callback = await callbackUrlFor(rig, browser);
+        const authorize = idp.requestsTo('/authorize').at(-1)!;
+        const asked = JSON.parse(authorize.query.get('claims') ?? '{}');
+        expect(asked).toEqual({
+          id_token: { email: { essential: true }, email_verified: { essential: true } },
+        });
+        const result = await openCallback(rig, browser, callback);
+        await expectRejected(rig, before, result, browser, {
+          code: 'login_failed',
+          reason: 'email_not_in_id_token',
+        });
+      } finally {
+        await rig.close();
+        await idp.close();
+      }
+    });
+
+    it('a renewed cookie reaches the browser on a streamed POST /chat', async () => {
+      const rig = await startRig();
+      try {
+        const { token } = await signIn(rig);
+        rig.clock.offsetMs = 16 * 60 * 1000; // past TOKEN_TTL: this request renews
+        const response = await rawRequest(`${rig.url}/chat`, {
+          method: 'POST',
+          headers: {
+            cookie: `${rig.gh.config.cookie.name}=${token}`,
+            accept: 'text/event-stream',
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ message: 'hello' }),
+        });
+        expect(response.status).toBe(200);
+        expect(response.body).toContain('event: done');
+        const renewed = [response.headers['set-cookie'] ?? []]
+          .flat()
+          .find((c) => c.startsWith(`${rig.gh.config.cookie.name}=`));
+        expect(renewed).toBeDefined();
+        expect(renewed!.split(';')[0]).not.toBe(`${rig.gh.config.cookie.name}=${token}`);
+      } finally {
+        await rig.close();
+      }
+    });
+
+    it('CHAT_API_URL over plain http is refused in production unless it is loopback', () => {
+      const production = {
+        NODE_ENV: 'production',
+        PUBLIC_URL: 'https://auth.example.com',
+        GOOGLE_CLIENT_ID: 'id.apps.googleusercontent.com',
+        GOOGLE_CLIENT_SECRET: 'client-secret',
+        SECRET_KEY: 's'.repeat(48),
+        JWT_SECRET_KEY: 'j'.repeat(48),
+        CHAT_API_KEY: 'sk-secret',
+        CHAT_MODEL: 'model',
+      };
+      const load = (url: string) =>
+        loadConfig({ env: { ...production, CHAT_API_URL: url }, dotenv: false, cwd: '/nonexistent' });
+      expect(() => load('http://llm.example.com/v1/chat')).toThrow(
+        /CHAT_API_URL: must be https in production/,
+      );
+      expect(load('https://llm.example.com/v1/chat').config.chat.apiUrl).toBe(
+        'https://llm.example.com/v1/chat',
+      );
+      expect(load('http://127.0.0.1:9999/v1/chat').config.chat.apiUrl).toBe('http://127.0.0.1:9999/v1/chat');
     });
   });
 });
