@@ -292,7 +292,7 @@ describe('I. durable revocation and safe edges', () => {
       await signIn(rig, browser);
     });
 
-    it('rule 49: a return_to whose resolved path begins with // or /\\ falls back to FRONTEND_URL', () => {
+    it('rule 49: a return_to whose resolved path begins with // or a backslash falls back to FRONTEND_URL', () => {
       const config = rig.gh.config;
       for (const raw of [
         '/..//evil.com',
