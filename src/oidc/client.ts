@@ -49,7 +49,7 @@ export interface OidcClient {
   }): Promise<LoginResult>;
   /** The last known provider health (no I/O). */
   status(): ProviderStatus;
-  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
+  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz. */
   check(): Promise<ProviderStatus>;
   /** The transaction cookie name for a state (lets http/ clear it after a provider error). */
   transactionCookieName(state: string): string;

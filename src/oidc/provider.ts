@@ -1,6 +1,6 @@
 /**
  * The provider's metadata and keys: discovery (lazy, cached, refreshed hourly, failures cached only
- * briefly), the JWKS resolver, and the health that /readyz and `gatehouse doctor` report
+ * briefly), the JWKS resolver, and the health that /readyz reports
  * (SECURITY H39: a provider outage is reported within seconds and so is its recovery).
  */
 import { createRemoteJWKSet, customFetch as joseCustomFetch, type RemoteJWKSet } from 'jose';
