@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,11 @@ import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../helpers/dev-
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { createCertificate, type TestCertificate } from '../helpers/tls.js';
+
+/** Requests with full control: one helper for every suite (test/helpers/raw-request.ts). */
+export { type RawResponse, rawRequest } from '../helpers/raw-request.js';
 
 export const GATEHOUSE_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'gatehouse.conf');
 export const FRONTEND_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'frontend.conf');
@@ -163,44 +166,6 @@ export async function signIn(
   const token = browser.cookies('localhost').find((c) => c.name === cluster.cookieName)?.value;
   if (!token) throw new Error('no session cookie after sign-in');
   return { token, setCookie };
-}
-
-export interface RawResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** One request with full control (source address, forged headers), http or https. */
-export function rawRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; localAddress?: string; ca?: string } = {},
-): Promise<RawResponse> {
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      target,
-      {
-        method: options.method ?? 'GET',
-        headers: options.headers ?? {},
-        agent: false,
-        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-        ...(options.ca ? { ca: options.ca } : {}),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Polls `url` with the bearer token until it answers 401; the delay in ms, or throws at the deadline. */
