@@ -1,6 +1,7 @@
 /**
- * The whole sign-in against a real provider on loopback (oauth2-mock-server: real HTTP, PKCE,
- * RS256 ID tokens), with the provider's token endpoint counted to prove the pre-exchange checks.
+ * The whole sign-in against a real provider on loopback (the test provider,
+ * test/helpers/hostile-provider.ts: real HTTP, PKCE, RS256 ID tokens), with the provider's token
+ * endpoint counted to prove the pre-exchange checks.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
@@ -317,9 +318,7 @@ describe('token endpoint failures (SECURITY B10)', () => {
   it('wrong token_type → provider_error', async () => {
     const s = await start(client);
     const callback = await mock.authorize(s.url.href);
-    mock.service.once('beforeResponse', (response: { body: Record<string, unknown> }) => {
-      response.body.token_type = 'mac';
-    });
+    mock.onceTokenResponse((normal) => ({ ...normal, token_type: 'mac' }));
     await expectFailure(
       client.completeLogin({ search: callback.search, cookies: s.cookies }),
       'provider_error',
