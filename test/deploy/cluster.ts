@@ -183,3 +183,20 @@ export async function timeUntilRefused(
       throw new Error(`${url} still accepts the session after ${deadlineMs} ms`);
   }
 }
+
+/** How long after `since` each instance took to refuse the token (ms), all polled at once. */
+export function timesUntilRefusedEverywhere(
+  cluster: Pick<Cluster, 'instances' | 'direct'>,
+  token: string,
+  since: number,
+): Promise<number[]> {
+  return Promise.all(cluster.instances.map((_, i) => timeUntilRefused(cluster.direct(i), token, since)));
+}
+
+/** Signs the browser out through the proxy, from our own origin; the answer's status. */
+export async function signOut(cluster: Pick<Cluster, 'publicUrl'>, browser: BrowserAgent): Promise<number> {
+  const logout = await browser.post(`${cluster.publicUrl}/logout`, '', {
+    headers: { origin: cluster.publicUrl },
+  });
+  return logout.status;
+}
