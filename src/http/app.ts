@@ -13,15 +13,17 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { EchoResponder, type Responder } from '../chat/responder.js';
+import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { OidcClient } from '../oidc/client.js';
-import type { SessionManager } from '../session/manager.js';
+import type { Revocation } from '../session/revocation.js';
+import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
 import authPlugin from './auth.js';
+import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
@@ -39,10 +41,15 @@ export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
+  readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
-  readonly responder?: Responder;
+  /**
+   * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
+   * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
+   */
+  readonly chat?: Responder | undefined;
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
   readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
@@ -61,7 +68,7 @@ const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web'
 export const LIMITS = { bodyBytes: 64 * 1024 } as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, store, sessions, oidc } = deps;
+  const { config, store, sessions, revocation, oidc } = deps;
   const now = deps.now ?? Date.now;
 
   const app = Fastify({
@@ -102,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
+  await app.register(cookieRules, { config });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(securityHeadersPlugin, { config });
   await app.register(cors, {
@@ -156,10 +164,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit, now });
+  await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
   await app.register(forwardAuthRoutes, { config });
-  await app.register(accountRoutes, { config, store, sessions, now });
-  await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
+  await app.register(accountRoutes, { store, revocation, now });
+  if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });
   await app.register(healthRoutes, {
     store,
     oidc,

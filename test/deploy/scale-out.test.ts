@@ -135,7 +135,7 @@ for (const target of targets) {
         const third = await signIn(cluster, cluster.browser(), email);
         const [user] = await cluster.instances[0]!.gatehouse.store.users.findByEmail(email);
         const userId = user!.id;
-        await cluster.instances[0]!.gatehouse.sessions.disableUser(userId, { reason: 'operator' });
+        await cluster.instances[0]!.gatehouse.accounts.disable(userId, { reason: 'operator' });
         since = performance.now();
         const each = await timesUntilRefusedEverywhere(cluster, third.token, since);
         expect(Math.max(...each)).toBeLessThan(REVOCATION_BOUND_MS + SCHEDULING_SLACK_MS);

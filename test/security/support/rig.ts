@@ -6,7 +6,7 @@
  * no user or session row created or changed, the reason in the log and in `auth_events`, no 500.
  */
 import { expect } from 'vitest';
-import type { Clock } from '../../../src/session/types.js';
+import type { Clock } from '../../../src/core/clock.js';
 import { type BrowserAgent, createBrowser } from '../../helpers/browser.js';
 import { startGatehouse, type TestGatehouse } from '../../helpers/gatehouse.js';
 import { type HostileProvider, startHostileProvider } from '../../helpers/hostile-provider.js';
