@@ -4,7 +4,7 @@
  * rendered deploy/nginx/gatehouse.conf with a self-signed certificate.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -197,4 +197,28 @@ export async function signOut(cluster: Pick<Cluster, 'publicUrl'>, browser: Brow
     headers: { origin: cluster.publicUrl },
   });
   return logout.status;
+}
+
+/** A static frontend for nginx to serve (its page says "My frontend"); returns its root directory. */
+export function writeFrontendSite(dir: string): string {
+  const root = join(dir, 'www');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>My frontend</title><h1>My frontend</h1>');
+  return root;
+}
+
+/** The frontend server block's settings (frontend.conf, parent-domain.conf): TLS on 127.0.0.1:`port`. */
+export function frontendServerSettings(
+  serverName: string,
+  port: number,
+  root: string,
+  cert: TestCertificate,
+): Record<string, string> {
+  return {
+    FRONTEND_SERVER_NAME: serverName,
+    FRONTEND_LISTEN: `127.0.0.1:${port}`,
+    FRONTEND_ROOT: root,
+    FRONTEND_TLS_CERT: cert.certPath,
+    FRONTEND_TLS_KEY: cert.keyPath,
+  };
 }
