@@ -147,6 +147,20 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
+/**
+ * The codes a failed browser sign-in sends back to the frontend as `?auth_error=CODE`: the
+ * sign-in's own outcomes. Provider, rate-limit and availability failures answer `/auth` with their
+ * status instead. web/app.js explains exactly these (a test keeps the two lists equal).
+ */
+export const SIGN_IN_REDIRECT_CODES = [
+  'access_denied',
+  'login_expired',
+  'login_failed',
+  'forbidden_domain',
+  'email_not_verified',
+  'user_disabled',
+] as const satisfies readonly ErrorCode[];
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERRORS, value);
 }

@@ -28,10 +28,11 @@ import { legacyGoogleTokens, runCapturing } from './google-legacy.js';
 import { type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
 import { createVerifiedIdentity } from './identity.js';
 import { evaluateSignInPolicy } from './policy.js';
+import { cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile.js';
 import { createProvider, type ProviderHandle } from './provider.js';
 import { oauthCode, providerFailure } from './provider-errors.js';
 import { safeReturnTo } from './return-to.js';
-import { hasControlOrSpace, stripControl } from './text.js';
+import { hasControlOrSpace } from './text.js';
 import {
   createTransactionSealer,
   type LoginTransaction,
@@ -49,7 +50,7 @@ export interface OidcClient {
   }): Promise<LoginResult>;
   /** The last known provider health (no I/O). */
   status(): ProviderStatus;
-  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
+  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz. */
   check(): Promise<ProviderStatus>;
   /** Transaction cookies `/login` clears before adding one (SECURITY.md 44): expired, then oldest. */
   transactionCookiesToDrop(cookies: Readonly<Record<string, string>>): string[];
@@ -76,15 +77,12 @@ function hasAllowList(policy: Config['policy']): boolean {
 
 /** 256 bits from the CSPRNG, base64url: state, nonce, PKCE verifier (43 chars, RFC 7636 §4.1), id. */
 const RANDOM_BYTES = 32;
-/** Profile fields are the provider's free text: keep them bounded and free of NUL/controls. */
-const MAX_NAME_LENGTH = 256;
-const MAX_PICTURE_LENGTH = 8192;
 const MAX_EMAIL_LENGTH = 320;
 
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const { config, consumeTransaction } = options;
-  // Google serves https picture URLs; only a loopback development provider inlines its avatars.
-  const acceptDataPictures = config.oidc.allowInsecureIssuer;
+  // Google serves https picture URLs; only a loopback development provider serves others.
+  const pictureRules = { loopbackIssuer: config.oidc.allowInsecureIssuer };
   const clock = options.clock ?? systemClock;
   const random = options.random ?? randomBytes;
   const logger = options.logger ?? silentLog;
@@ -240,9 +238,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       subject: claims.sub,
       email,
       name: cleanText(userinfo.name, MAX_NAME_LENGTH) ?? cleanText(claims.name, MAX_NAME_LENGTH),
-      picture:
-        cleanPicture(userinfo.picture, acceptDataPictures) ??
-        cleanPicture(claims.picture, acceptDataPictures),
+      picture: cleanPicture(userinfo.picture, pictureRules) ?? cleanPicture(claims.picture, pictureRules),
       hostedDomain,
     });
     return { identity, returnTo: tx.returnTo, clearCookie };
@@ -334,28 +330,6 @@ function checkEmail(source: Readonly<Record<string, unknown>>): string {
     throw new GatehouseError('login_failed', undefined, { reason: 'email_invalid' });
   }
   return email;
-}
-
-/** Free text from the provider: strings only, NUL/control characters removed, bounded length. */
-function cleanText(value: unknown, max: number): string | null {
-  if (typeof value !== 'string') return null;
-  const cleaned = Array.from(stripControl(value)).slice(0, max).join('').trim();
-  return cleaned === '' ? null : cleaned;
-}
-
-/** A picture must be an https (or loopback-http in development) URL; anything else is dropped. */
-/** Raster or SVG images inlined as base64 `data:` URIs (shown through `<img>`, where SVG runs no script). */
-const DATA_IMAGE = /^data:image\/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$/;
-
-function cleanPicture(value: unknown, acceptDataImages: boolean): string | null {
-  if (typeof value !== 'string' || value.length > MAX_PICTURE_LENGTH) return null;
-  if (acceptDataImages && DATA_IMAGE.test(value)) return value;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

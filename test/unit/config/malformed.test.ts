@@ -53,6 +53,9 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['SESSION_IDLE_TTL', '1w', /not a duration/],
   ['TOKEN_TTL', '0s', /longer than zero/],
   ['REVOCATION_POLL_INTERVAL', 'often', /not a duration/],
+  // Never silently turned into another interval: 0 (or less) is refused like every other limit.
+  ['REVOCATION_POLL_INTERVAL', '0', /longer than zero/],
+  ['REVOCATION_POLL_INTERVAL', '-1s', /not a duration/],
   ['RATE_LIMIT_AUTH', '30', /MAX\/WINDOW/],
   ['RATE_LIMIT_API', '0/1m', /at least 1/],
   ['CHAT_API_URL', 'llm.example.com', /absolute http\(s\) URL/, CHAT],
