@@ -3,6 +3,7 @@
  * that all problems are reported together. Returns undefined when any problem was recorded.
  */
 
+import { resolveAssertion } from './assertion.js';
 import {
   type DatabaseUrl,
   ok,
@@ -144,6 +145,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
       `must differ from PORT (${port}); leave it unset to serve /metrics on the main port`,
     );
   }
+  const assertion = resolveAssertion(reader, nodeEnv, database?.sqlitePath);
   const retentionSeconds = reader.read('AUDIT_RETENTION', positive, 90 * 86_400);
   const logLevel = reader.read('LOG_LEVEL', (raw) => parseEnum(raw, LOG_LEVELS), 'info');
   const logFormat = reader.read(
@@ -170,6 +172,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     rateLimit.auth === undefined ||
     rateLimit.api === undefined ||
     chat === undefined ||
+    assertion === undefined ||
     retentionSeconds === undefined ||
     logLevel === undefined ||
     logFormat === undefined
@@ -193,6 +196,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     chat,
     metrics: { port: metricsPort },
     audit: { retentionSeconds },
+    assertion,
     logLevel,
     logPretty: logFormat === 'pretty',
   };

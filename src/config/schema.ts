@@ -154,6 +154,23 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
     ],
   },
   {
+    title: 'Identity for upstreams',
+    variables: [
+      {
+        name: 'ASSERTION_KEYS',
+        default: 'a key kept in `./data/` outside production',
+        description:
+          'EC P-256 private keys that sign the `X-Gatehouse-Assertion` ES256 JWT (docs/assertions.md), as one-line JWKs or PEM blocks, separated by commas or newlines. The first signs; all are published at `/.well-known/jwks.json`. `gatehouse init` writes one, `gatehouse keys rotate` adds one. A public-only, RSA or malformed key is refused. Unset in production: no assertions are issued (a warning says so). Unset elsewhere: a key is generated once and kept (mode 0600) in `assertion-key.jwk` beside the SQLite database, or in `./data/`.',
+      },
+      {
+        name: 'ASSERTION_AUDIENCE',
+        default: "`PUBLIC_URL`'s origin",
+        description:
+          "The assertion's `aud` when the request names none (`/auth/verify?aud=` does). An absolute http(s) origin or URL, compared by verifiers exactly as written.",
+      },
+    ],
+  },
+  {
     title: 'Database and Redis',
     variables: [
       {

@@ -88,6 +88,7 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
     },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86_400 },
+    assertion: { keys: [], devKeyFile: undefined, audience: undefined },
     logLevel: 'silent',
     logPretty: false,
   };

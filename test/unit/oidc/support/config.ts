@@ -78,6 +78,7 @@ export function testConfig(input: TestConfigInput): Config {
     },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86400 },
+    assertion: { keys: [], devKeyFile: undefined, audience: undefined },
     logLevel: 'silent',
     logPretty: false,
   };
