@@ -24,3 +24,4 @@ export {
   parseAssertionKeys,
   publicJwk,
 } from './keys.js';
+export { assertionIssuerUrl, defaultAudience } from './settings.js';

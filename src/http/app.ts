@@ -13,6 +13,8 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AssertionIssuer } from '../assertion/issuer.js';
+import { assertionIssuerUrl } from '../assertion/settings.js';
 import { EchoResponder, type Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
@@ -33,6 +35,7 @@ import { chatRoutes } from './routes/chat.js';
 import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
+import { wellKnownRoutes } from './routes/well-known.js';
 import securityHeadersPlugin from './security-headers.js';
 
 export interface AppDeps {
@@ -42,6 +45,8 @@ export interface AppDeps {
   readonly sessions: SessionManager;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
+  /** Signs `X-Gatehouse-Assertion`; absent in production without ASSERTION_KEYS. */
+  readonly assertions?: AssertionIssuer | undefined;
   readonly responder?: Responder;
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
@@ -156,7 +161,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit, now });
+  await app.register(authRoutes, {
+    config,
+    store,
+    sessions,
+    oidc,
+    rateLimit: authLimit,
+    now,
+    assertions: deps.assertions,
+  });
+  await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { config, store, sessions, now });
   await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });

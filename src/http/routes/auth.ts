@@ -3,6 +3,7 @@
  * nginx `auth_request`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AssertionIssuer } from '../../assertion/issuer.js';
 import type { Config } from '../../config/types.js';
 import { type ErrorCode, GatehouseError, isGatehouseError } from '../../errors.js';
 import type { OidcClient } from '../../oidc/client.js';
@@ -11,6 +12,7 @@ import type { VerifiedIdentity } from '../../oidc/types.js';
 import { clearSessionCookie, sessionCookie } from '../../session/cookie.js';
 import type { SessionManager } from '../../session/manager.js';
 import type { NewAuthEvent, Store } from '../../store/types.js';
+import { verifyAssertionHeader } from '../assertion-header.js';
 import { requestMeta } from '../auth.js';
 import { readCookiesWithPrefix } from '../cookies.js';
 import { sendError } from '../problem.js';
@@ -24,6 +26,8 @@ export interface AuthRoutesOptions {
   readonly rateLimit: { max: number; timeWindow: number };
   /** The clock (ms) for audit timestamps, so they agree with the session rows. */
   readonly now: () => number;
+  /** Signs the X-Gatehouse-Assertion of /auth/verify (none in production without keys). */
+  readonly assertions?: AssertionIssuer | undefined;
 }
 
 /** Failures that send the browser back to the frontend with `?auth_error=`; the rest answer with their status. */
@@ -216,14 +220,30 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       schema: {
         summary: 'Forward-auth for nginx auth_request',
         description:
-          '200 with `X-Auth-User-Id`, `X-Auth-Email` and `X-Auth-Name` for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
+          '200 with `X-Auth-User-Id`, `X-Auth-Email`, `X-Auth-Name` and the signed `X-Gatehouse-Assertion` (ES256, docs/assertions.md) for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
         tags: ['forward-auth'],
-        response: { 200: { description: 'Signed in', type: 'null' }, 401: { $ref: 'Problem#' } },
+        querystring: {
+          type: 'object',
+          properties: {
+            aud: {
+              type: 'string',
+              description:
+                "The assertion's audience: an absolute http(s) origin or URL (default ASSERTION_AUDIENCE, else PUBLIC_URL's origin).",
+            },
+          },
+        },
+        response: {
+          200: { description: 'Signed in', type: 'null' },
+          400: { $ref: 'Problem#' },
+          401: { $ref: 'Problem#' },
+        },
       },
       preHandler: app.requireUser,
     },
     async (request, reply) => {
       const user = request.user!;
+      const assertion = verifyAssertionHeader(request, reply, config, options.assertions);
+      if (assertion === 'refused') return reply;
       reply
         .header('x-auth-user-id', user.id)
         .header('x-auth-email', user.email)
