@@ -1,29 +1,33 @@
 /**
- * `gatehouse keys list|rotate`: the assertion signing keys (ASSERTION_KEYS).
+ * `gatehouse keys list|rotate|add|promote`: the assertion signing keys (ASSERTION_KEYS).
  *
- * Rotation adds a new key *first* (it signs from the next start) and keeps every older key
+ * `rotate` adds a new key *first* (it signs from the next start) and keeps every older key
  * published in the JWKS, so assertions signed a moment before the restart still verify, and a
- * verifier holding a cached JWKS refetches on the new `kid` (jose, PyJWT and go-oidc all do).
- * Retire an old key by deleting it from the list once no assertion signed with it can still
- * be alive (5 minutes) and verifiers have refreshed their JWKS.
+ * verifier holding a cached JWKS refetches on the new `kid` (jose, PyJWT and go-oidc all do —
+ * though jose waits out a 30 s cooldown after its last fetch). For no window at all: `add` (the
+ * key is published only), restart, wait for the JWKS max-age, `promote KID`, restart. Retire an
+ * old key by deleting it from the list once no assertion signed with it can still be alive
+ * (5 minutes) and verifiers have refreshed their JWKS.
  */
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { generateAssertionKey, keyToText, parseAssertionKeys } from '../assertion/keys.js';
+import { type AssertionKey, generateAssertionKey, keyToText, parseAssertionKeys } from '../assertion/keys.js';
 import { parse, UsageError } from './args.js';
 import { CliFailure, loadCliConfig, run } from './context.js';
 import { envLine } from './init.js';
 import { EXIT, type ExitCode, outputFor } from './output.js';
 
-export const KEYS_USAGE = `Usage: gatehouse keys <list|rotate> [options]
+export const KEYS_USAGE = `Usage: gatehouse keys <list|rotate|add|promote KID> [options]
 
   list              the assertion signing keys: kid, which one signs, where it comes from
-  rotate            add a new signing key first in ASSERTION_KEYS in .env; older keys stay
-                    published (remove one by hand once it is retired)
+  rotate            add a new key first in ASSERTION_KEYS in .env: it signs from the next
+                    start; older keys stay published (remove one by hand once retired)
+  add               add a new key last: published only, so verifiers cache it before it signs
+  promote KID       move that key first: it signs from the next start
 
 Options:
-  --env PATH        the .env file rotate edits (default ./.env)
+  --env PATH        the .env file to edit (default ./.env)
   --json            print the result as JSON (no key material)
   -h, --help        this help
 `;
@@ -40,8 +44,8 @@ export async function keys(args: readonly string[]): Promise<ExitCode> {
       return EXIT.ok;
     }
     const [action, ...rest] = positionals;
-    if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
     if (action === 'list') {
+      if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
       const config = loadCliConfig(out);
       let source = 'ASSERTION_KEYS';
       let listed = config.assertion.keys;
@@ -73,9 +77,19 @@ export async function keys(args: readonly string[]): Promise<ExitCode> {
       );
       return EXIT.ok;
     }
-    if (action === 'rotate') return rotate(out, resolve(values.env ?? '.env'));
+    const path = resolve(values.env ?? '.env');
+    if (action === 'rotate' || action === 'add') {
+      if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
+      return edit(out, path, { kind: action });
+    }
+    if (action === 'promote') {
+      const [kid, ...extra] = rest;
+      if (kid === undefined) throw new UsageError('name the kid to promote (see `gatehouse keys list`)');
+      if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+      return edit(out, path, { kind: 'promote', kid });
+    }
     throw new UsageError(
-      action === undefined ? 'name an action: list or rotate' : `unknown action: ${action}`,
+      action === undefined ? 'name an action: list, rotate, add or promote' : `unknown action: ${action}`,
     );
   });
 }
@@ -89,19 +103,41 @@ function readIfPresent(path: string): string | undefined {
   }
 }
 
-function rotate(out: ReturnType<typeof outputFor>, path: string): ExitCode {
+type Edit =
+  | { readonly kind: 'rotate' }
+  | { readonly kind: 'add' }
+  | { readonly kind: 'promote'; readonly kid: string };
+
+/** Rewrites the ASSERTION_KEYS line of `path` (only that line). */
+function edit(out: ReturnType<typeof outputFor>, path: string, change: Edit): ExitCode {
   const text = readIfPresent(path);
   if (text === undefined) throw new CliFailure(`${path} does not exist: run \`gatehouse init\` first`);
   const current = parseEnv(text).ASSERTION_KEYS?.trim();
   if (current !== undefined && /[\r\n]/.test(current)) {
     throw new CliFailure(
-      `ASSERTION_KEYS in ${path} spans several lines (PEM): add the new key by hand, or write the keys as one-line JWKs`,
+      `ASSERTION_KEYS in ${path} spans several lines (PEM): edit it by hand, or write the keys as one-line JWKs`,
     );
   }
-  const older = current === undefined || current === '' ? [] : parseOlder(current, path);
-  const fresh = generateAssertionKey();
-  const value = [fresh, ...older].map(keyToText).join(',');
-  const line = envLine('ASSERTION_KEYS', value);
+  const existing = current === undefined || current === '' ? [] : parseOlder(current, path);
+  let keys: AssertionKey[];
+  let message: string;
+  if (change.kind === 'promote') {
+    const chosen = existing.find((key) => key.kid === change.kid);
+    if (chosen === undefined)
+      throw new CliFailure(`no key with kid ${change.kid} in ASSERTION_KEYS in ${path}`);
+    keys = [chosen, ...existing.filter((key) => key !== chosen)];
+    message = `key ${chosen.kid} signs from the next start`;
+  } else {
+    const fresh = generateAssertionKey();
+    // rotate: the new key signs at once; add: it is only published until promoted, so every
+    // verifier's cached JWKS has it before the first assertion it signs (a seamless rotation).
+    keys = change.kind === 'rotate' || existing.length === 0 ? [fresh, ...existing] : [...existing, fresh];
+    message =
+      keys[0] === fresh
+        ? `added a new signing key, kid ${fresh.kid}`
+        : `added key ${fresh.kid}, published only`;
+  }
+  const line = envLine('ASSERTION_KEYS', keys.map(keyToText).join(','));
   const updated = LINE.test(text)
     ? text.replace(LINE, () => line)
     : `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}\n# Signs X-Gatehouse-Assertion; the first signs, all are published (docs/assertions.md).\n${line}\n`;
@@ -114,18 +150,18 @@ function rotate(out: ReturnType<typeof outputFor>, path: string): ExitCode {
   chmodSync(temporary, mode);
   renameSync(temporary, path);
 
-  const rows = [fresh, ...older].map((key, index) => ({
-    kid: key.kid,
-    role: index === 0 ? 'signs' : 'published',
-  }));
+  const rows = keys.map((key, index) => ({ kid: key.kid, role: index === 0 ? 'signs' : 'published' }));
   out.data({ path, keys: rows });
-  out.status('ok', `added a new signing key to ${path}`, `kid ${fresh.kid}`);
-  if (older.length > 0) out.line(`  ${older.length} older key(s) stay published in the JWKS`);
+  out.status('ok', `${path}: ${message}`);
+  out.table(
+    ['kid', 'role'],
+    rows.map((r) => [r.kid, r.role]),
+  );
   out.line('Restart every instance with the new file; remove an old key once it has been retired.');
   return EXIT.ok;
 }
 
-function parseOlder(raw: string, path: string): ReturnType<typeof generateAssertionKey>[] {
+function parseOlder(raw: string, path: string): AssertionKey[] {
   const parsed = parseAssertionKeys(raw);
   if (!parsed.ok) throw new CliFailure(`ASSERTION_KEYS in ${path} ${parsed.message}`, EXIT.config);
   return [...parsed.keys];

@@ -64,6 +64,23 @@ describe('gatehouse keys', () => {
     expect(doctor.code, doctor.stdout).toBe(0);
   }, 60_000);
 
+  it('add publishes a new key without letting it sign; promote makes it the signing key', async () => {
+    expect((await runCli(['init', '--yes'], { cwd: dir.path })).code).toBe(0);
+    const path = join(dir.path, '.env');
+    const [original] = keysIn(path);
+    expect((await runCli(['keys', 'add'], { cwd: dir.path })).code).toBe(0);
+    const added = keysIn(path);
+    expect(added.map((k) => k.kid)[0]).toBe(original!.kid);
+    expect(added).toHaveLength(2);
+    const promoted = await runCli(['keys', 'promote', added[1]!.kid, '--json'], { cwd: dir.path });
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(keysIn(path).map((k) => k.kid)).toEqual([added[1]!.kid, original!.kid]);
+    const unknown = await runCli(['keys', 'promote', 'no-such-kid'], { cwd: dir.path });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no key with kid no-such-kid');
+    expect((await runCli(['keys', 'promote'], { cwd: dir.path })).code).toBe(2);
+  }, 60_000);
+
   it('rotate adds ASSERTION_KEYS to a .env that has none, and refuses a broken one', async () => {
     const path = join(dir.path, '.env');
     writeFileSync(path, 'PORT=8123', { mode: 0o640 });
