@@ -303,7 +303,9 @@ Gatehouse reads the environment.
 With \`NODE_ENV=production\` Gatehouse refuses to start, naming each missing or weak setting,
 unless \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\`, \`SECRET_KEY\` (at least 32 bytes) and
 \`JWT_SECRET_KEY\` (each key at least 32 bytes) are set. \`PUBLIC_URL\` must be https unless
-its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated secrets.
+its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated secrets and an
+\`ASSERTION_KEYS\` signing key; without \`ASSERTION_KEYS\` no signed identity assertions are issued
+(a warning says so).
 
 ## Development
 
@@ -311,7 +313,8 @@ Outside production, a missing \`SECRET_KEY\` or \`JWT_SECRET_KEY\` is generated 
 process (sessions do not survive a restart), and a short one is only a warning. When
 neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is set, the embedded
 development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
-warning says so. It never runs in production.
+warning says so. It never runs in production. Without \`ASSERTION_KEYS\`, an assertion signing key
+is generated once and kept in \`assertion-key.jwk\` beside the SQLite database (\`./data/\`).
 
 ## Cookies
 
