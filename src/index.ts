@@ -3,6 +3,7 @@
  * `app.requireUser`, listen. (`gatehouse serve` does the same without your routes.)
  */
 
+export type { AssertionClaims, AssertionIssuer } from './assertion/index.js';
 export { ConfigError, loadConfig } from './config/index.js';
 export type { Config } from './config/types.js';
 export { type ErrorCode, GatehouseError } from './errors.js';
