@@ -12,6 +12,7 @@ import {
   publicJwk,
   splitKeyEntries,
 } from '../../../src/assertion/keys.js';
+import { summarizeConfig } from '../../../src/config/summary.js';
 import { configError, load, PRODUCTION } from '../config/helpers.js';
 
 function ecPem(): { privatePem: string; publicPem: string } {
@@ -131,6 +132,10 @@ describe('configuration', () => {
     const set = load({ NODE_ENV: 'development', ASSERTION_KEYS: keyToText(given) }).config;
     expect(set.assertion.keys.map((k) => k.kid)).toEqual([given.kid]);
     expect(set.assertion.devKeyFile).toBeUndefined();
+    // The loggable summary names the signing kid, never the key.
+    const summary = JSON.stringify(summarizeConfig(set));
+    expect(summary).toContain(given.kid);
+    expect(summary).not.toContain(given.jwk.d);
   });
 
   it('generates the development key once, mode 0600, and reads it back after a restart', () => {
