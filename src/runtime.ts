@@ -9,15 +9,18 @@ import { AssertionIssuer } from './assertion/issuer.js';
 import { assertionIssuerUrl } from './assertion/settings.js';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
+import { type Clock, systemClock } from './core/clock.js';
 import type { DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
 import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
 import { createOidcClient, type OidcClient } from './oidc/client.js';
-import { SessionManager } from './session/manager.js';
+import type { Accounts } from './session/accounts.js';
+import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
-import { type Clock, systemClock } from './session/types.js';
+import type { Revocation } from './session/revocation.js';
+import type { SessionService } from './session/service.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -25,7 +28,12 @@ export interface Gatehouse {
   readonly config: Config;
   readonly app: FastifyInstance;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  /** Sign-in, token checks and renewal. */
+  readonly sessions: SessionService;
+  /** Revoking sessions on every instance. */
+  readonly revocation: Revocation;
+  /** Disabling and enabling users. */
+  readonly accounts: Accounts;
   readonly oidc: OidcClient;
   readonly devIdp: DevIdp | undefined;
   /** Signs identity assertions; undefined in production without ASSERTION_KEYS. */
@@ -79,16 +87,20 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
-    const sessions = new SessionManager({
+    const {
+      service: sessions,
+      revocation,
+      accounts,
+    } = createSessionParts({
       store,
       config,
       clock,
-      logger,
+      log: logger,
       observer: metrics,
-      ...(bus ? { bus } : {}),
+      bus,
     });
-    await sessions.start();
-    cleanups.unshift(() => sessions.stop());
+    await revocation.start();
+    cleanups.unshift(() => revocation.stop());
 
     let devIdp: DevIdp | undefined;
     if (config.oidc.devProvider) {
@@ -128,6 +140,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       logger,
       store,
       sessions,
+      revocation,
       oidc,
       devIdp,
       assertions,
@@ -161,7 +174,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       closing ??= runAll(cleanups, logger);
       return closing;
     };
-    return { config, app, store, sessions, oidc, devIdp, assertions, metrics, close };
+    return { config, app, store, sessions, revocation, accounts, oidc, devIdp, assertions, metrics, close };
   } catch (err) {
     await runAll(cleanups, logger);
     throw err;

@@ -21,9 +21,11 @@ import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { OidcClient } from '../oidc/client.js';
-import type { SessionManager } from '../session/manager.js';
+import type { Revocation } from '../session/revocation.js';
+import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
 import authPlugin from './auth.js';
+import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
@@ -42,7 +44,8 @@ export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
+  readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
   /** Signs `X-Gatehouse-Assertion`; absent in production without ASSERTION_KEYS. */
@@ -66,7 +69,7 @@ const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web'
 export const LIMITS = { bodyBytes: 64 * 1024 } as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, store, sessions, oidc } = deps;
+  const { config, store, sessions, revocation, oidc } = deps;
   const now = deps.now ?? Date.now;
 
   const app = Fastify({
@@ -107,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
+  await app.register(cookieRules, { config });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(securityHeadersPlugin, { config });
   await app.register(cors, {
@@ -163,16 +167,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   await app.register(authRoutes, {
     config,
-    store,
     sessions,
+    revocation,
     oidc,
     rateLimit: authLimit,
-    now,
     assertions: deps.assertions,
   });
   await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
   await app.register(forwardAuthRoutes, { config });
-  await app.register(accountRoutes, { config, store, sessions, now });
+  await app.register(accountRoutes, { store, revocation, now });
   await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
   await app.register(healthRoutes, {
     store,

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
+import type { Clock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/runtime.js';
-import type { Clock } from '../../src/session/types.js';
 import { freePort } from './ports.js';
 
 export interface TestGatehouse {

@@ -36,9 +36,8 @@ describe('library use: your own route behind requireUser', () => {
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { code: string }).code).toBe('not_authenticated');
 
-    // A session as a sign-in would leave it: user + session row, then a token.
-    const sessionInput = gh.sessions.newSession({ ip: '127.0.0.1', userAgent: 'test' });
-    const outcome = await gh.store.signIn(
+    // A session as a sign-in leaves it: through the one sign-in service.
+    const { token } = await gh.sessions.signIn(
       identityForTest({
         issuer: 'https://issuer.example',
         subject: 'lib-1',
@@ -48,11 +47,9 @@ describe('library use: your own route behind requireUser', () => {
         picture: null,
         hostedDomain: null,
       }),
-      sessionInput,
+      { ip: '127.0.0.1', userAgent: 'test' },
     );
-    if ('disabled' in outcome) throw new Error('unexpected');
-    const { token } = await gh.sessions.issue(outcome.user, outcome.session);
-    const mine = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${token}` } });
+    const mine = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${token.token}` } });
     expect(mine.status).toBe(200);
     expect(await mine.json()).toEqual({ owner: 'lib@example.com' });
   });
