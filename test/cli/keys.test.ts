@@ -62,6 +62,7 @@ describe('gatehouse keys', () => {
     // The server loads the rotated file.
     const doctor = await runCli(['doctor', '--offline'], { cwd: dir.path });
     expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toContain(`kid ${rows[0]!.kid} signs, 2 older key(s) published`);
   }, 60_000);
 
   it('add publishes a new key without letting it sign; promote makes it the signing key', async () => {
