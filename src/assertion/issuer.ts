@@ -26,7 +26,11 @@ export const ASSERTION_LIFETIME_SECONDS = 300;
  */
 export const REFRESH_MARGIN_SECONDS = 60;
 
-/** How many (session token, audience) assertions are remembered (~700 bytes each). */
+/**
+ * How many (session token, audience) assertions are remembered (~700 bytes each). A client that
+ * names a new `?aud=` on every request only makes one signature per request (no amplification),
+ * and at worst pushes older entries out, which are then signed again.
+ */
 export const ASSERTION_CACHE_SIZE = 10_000;
 
 /** Who the assertion is about: the verified session (AuthUser carries all of it). */
