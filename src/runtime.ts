@@ -50,6 +50,11 @@ export interface StartOptions {
   readonly purge?: boolean;
   /** Prometheus instruments; a fresh registry per instance when absent. */
   readonly metrics?: Metrics;
+  /**
+   * The sample chat routes (`/chat`, `/chat/messages`): on for `gatehouse serve`, off unless asked
+   * for when Gatehouse is used as a library.
+   */
+  readonly chat?: boolean;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -134,7 +139,6 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
 
     const assertions = createAssertionIssuer(config, clock, logger);
 
-    const responder = createResponder(config.chat);
     const app = await buildApp({
       config,
       logger,
@@ -144,7 +148,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       oidc,
       devIdp,
       assertions,
-      responder,
+      chat: options.chat === true ? createResponder(config.chat) : undefined,
       metrics,
       now: () => clock.now(),
       ...(bus

@@ -15,7 +15,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { AssertionIssuer } from '../assertion/issuer.js';
 import { assertionIssuerUrl } from '../assertion/settings.js';
-import { EchoResponder, type Responder } from '../chat/responder.js';
+import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
@@ -50,7 +50,11 @@ export interface AppDeps {
   readonly devIdp?: DevIdp | undefined;
   /** Signs `X-Gatehouse-Assertion`; absent in production without ASSERTION_KEYS. */
   readonly assertions?: AssertionIssuer | undefined;
-  readonly responder?: Responder;
+  /**
+   * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
+   * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
+   */
+  readonly chat?: Responder | undefined;
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
   readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
@@ -176,7 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });
-  await app.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
+  if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });
   await app.register(healthRoutes, {
     store,
     oidc,

@@ -29,6 +29,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** A DATABASE_URL; default a fresh SQLite file. */
   readonly databaseUrl?: string;
+  /** The sample chat routes, as `gatehouse serve` has them (default on). */
+  readonly chat?: boolean;
 }
 
 export async function startGatehouse(options: StartOptions = {}): Promise<TestGatehouse> {
@@ -60,6 +62,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<TestGa
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
     purge: false,
+    chat: options.chat ?? true,
   });
   await gatehouse.app.listen({ host: host === 'localhost' ? 'localhost' : '127.0.0.1', port: config.port });
   return {

@@ -54,3 +54,24 @@ describe('library use: your own route behind requireUser', () => {
     expect(await mine.json()).toEqual({ owner: 'lib@example.com' });
   });
 });
+
+describe('library use: the sample chat is opt-in', () => {
+  it('has no /chat routes unless asked for, and has them with chat: true', async () => {
+    const { config } = loadConfig({
+      env: { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent' },
+      dotenv: false,
+    });
+    for (const chat of [false, true]) {
+      const gh = await createGatehouse(config, { logger: createLogger(config), purge: false, chat });
+      try {
+        const routes = ['/chat', '/chat/messages'].map((url) => gh.app.hasRoute({ method: 'GET', url }));
+        expect(routes).toEqual([chat, chat]);
+        // Unauthenticated: 401 where the route exists, 404 where it does not.
+        const answer = await gh.app.inject({ method: 'GET', url: '/chat' });
+        expect(answer.statusCode).toBe(chat ? 401 : 404);
+      } finally {
+        await gh.close();
+      }
+    }
+  });
+});
