@@ -4,6 +4,7 @@
  * Every check answers with lines an operator can act on; none prints a secret.
  */
 import { isIP } from 'node:net';
+import { assertionIssuerUrl, defaultAudience } from '../assertion/settings.js';
 import { isLoopbackHost } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { GOOGLE_ISSUER } from '../core/google.js';
@@ -199,6 +200,26 @@ export function settingsChecks(config: Config, checks: Check[]): void {
     'ok',
     `loaded (NODE_ENV=${config.nodeEnv}); generated secrets and the development provider are noted above when in use`,
   );
+}
+
+/** The identity assertion for upstreams: which key signs, where verifiers find it, the default audience. */
+export function assertionChecks(config: Config, checks: Check[]): void {
+  const add = adder(checks, 'Identity for upstreams');
+  const jwks = `${assertionIssuerUrl(config)}/.well-known/jwks.json`;
+  const { keys, devKeyFile } = config.assertion;
+  if (devKeyFile !== undefined) {
+    add('info', `development key kept in ${devKeyFile} (created on the first start); published at ${jwks}`);
+  } else if (keys.length === 0) {
+    add(
+      'warn',
+      'ASSERTION_KEYS is not set: no X-Gatehouse-Assertion is sent (`gatehouse keys rotate` adds a key)',
+    );
+    return;
+  } else {
+    const older = keys.length > 1 ? `, ${keys.length - 1} older key(s) published` : '';
+    add('ok', `kid ${keys[0]!.kid} signs${older}; published at ${jwks}`);
+  }
+  add('info', `assertions name aud ${defaultAudience(config)} unless /auth/verify?aud= names another`);
 }
 
 /**

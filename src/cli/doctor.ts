@@ -14,6 +14,7 @@ import { openStore } from '../store/index.js';
 import { parse, UsageError } from './args.js';
 import { describe, run } from './context.js';
 import {
+  assertionChecks,
   type Check,
   cookieChecks,
   corsAndProxyChecks,
@@ -77,6 +78,7 @@ export async function doctor(args: readonly string[]): Promise<ExitCode> {
     googleChecks(config, checks);
     cookieChecks(config, checks);
     corsAndProxyChecks(config, checks);
+    assertionChecks(config, checks);
     if (!values.offline) {
       await providerChecks(config, checks);
       await checkDatabase(config, checks);

@@ -3,6 +3,7 @@
  * that all problems are reported together. Returns undefined when any problem was recorded.
  */
 
+import { resolveAssertion } from './assertion.js';
 import {
   type DatabaseUrl,
   fail,
@@ -171,6 +172,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     );
   }
   const metricsAllow = reader.read('METRICS_ALLOW', parseMetricsAllow, ['127.0.0.1/8', '::1']);
+  const assertion = resolveAssertion(reader, nodeEnv, database?.sqlitePath);
   const retentionSeconds = reader.read('AUDIT_RETENTION', positive, 90 * 86_400);
   const logLevel = reader.read('LOG_LEVEL', (raw) => parseEnum(raw, LOG_LEVELS), 'info');
   const logFormat = reader.read(
@@ -199,6 +201,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     rateLimit.auth === undefined ||
     rateLimit.api === undefined ||
     chat === undefined ||
+    assertion === undefined ||
     retentionSeconds === undefined ||
     metricsAllow === undefined ||
     logLevel === undefined ||
@@ -224,6 +227,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     server: { requestTimeoutSeconds, keepAliveTimeoutSeconds },
     metrics: { port: metricsPort, allow: metricsAllow },
     audit: { retentionSeconds },
+    assertion,
     logLevel,
     logPretty: logFormat === 'pretty',
   };

@@ -172,6 +172,23 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
     ],
   },
   {
+    title: 'Identity for upstreams',
+    variables: [
+      {
+        name: 'ASSERTION_KEYS',
+        default: 'a key kept in `./data/` outside production',
+        description:
+          'EC P-256 private keys that sign the `X-Gatehouse-Assertion` ES256 JWT (docs/assertions.md), as one-line JWKs or PEM blocks, separated by commas or newlines. The first signs; all are published at `/.well-known/jwks.json`. `gatehouse init` writes one, `gatehouse keys rotate` adds one. A public-only, RSA or malformed key is refused. Unset in production: no assertions are issued (a warning says so). Unset elsewhere: a key is generated once and kept (mode 0600) in `assertion-key.jwk` beside the SQLite database, or in `./data/`.',
+      },
+      {
+        name: 'ASSERTION_AUDIENCE',
+        default: "`PUBLIC_URL`'s origin",
+        description:
+          "The assertion's `aud` when the request names none (`/auth/verify?aud=` does). An absolute http(s) origin or URL, compared by verifiers exactly as written.",
+      },
+    ],
+  },
+  {
     title: 'Database and Redis',
     variables: [
       {
@@ -312,7 +329,9 @@ Gatehouse reads the environment.
 With \`NODE_ENV=production\` Gatehouse refuses to start, naming each missing or weak setting,
 unless \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\`, \`SECRET_KEY\` (at least 32 bytes) and
 \`JWT_SECRET_KEY\` (each key at least 32 bytes) are set. \`PUBLIC_URL\` must be https unless
-its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated secrets.
+its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated secrets and an
+\`ASSERTION_KEYS\` signing key; without \`ASSERTION_KEYS\` no signed identity assertions are issued
+(a warning says so).
 
 ## Development
 
@@ -322,6 +341,8 @@ neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is se
 development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
 warning says so. It starts only when \`HOST\` and \`PUBLIC_URL\` are both loopback (otherwise
 start-up fails, unless \`DEV_PROVIDER=anywhere\`, which is logged loudly), and never in production.
+Without \`ASSERTION_KEYS\`, an assertion signing key is generated once and kept in
+\`assertion-key.jwk\` beside the SQLite database (\`./data/\`).
 
 ## Cookies
 

@@ -4,6 +4,8 @@
  * trailing slash unless noted.
  */
 
+import type { AssertionKey } from '../assertion/keys.js';
+
 export type NodeEnv = 'development' | 'production' | 'test';
 export type DatabaseKind = 'sqlite' | 'mysql' | 'postgres';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -145,6 +147,16 @@ export interface Config {
   readonly audit: {
     /** AUDIT_RETENTION, default 90d. */
     readonly retentionSeconds: number;
+  };
+
+  /** Identity for upstreams (src/config/assertion.ts). */
+  readonly assertion: {
+    /** ASSERTION_KEYS, validated: the first signs, all are published. Empty: see devKeyFile. */
+    readonly keys: readonly AssertionKey[];
+    /** Outside production without ASSERTION_KEYS: the file a generated key is kept in. */
+    readonly devKeyFile: string | undefined;
+    /** ASSERTION_AUDIENCE: `aud` when a request names none (default: PUBLIC_URL's origin). */
+    readonly audience: string | undefined;
   };
 
   readonly logLevel: LogLevel;

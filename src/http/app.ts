@@ -13,6 +13,8 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AssertionIssuer } from '../assertion/issuer.js';
+import { assertionIssuerUrl } from '../assertion/settings.js';
 import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
@@ -36,6 +38,7 @@ import { chatRoutes } from './routes/chat.js';
 import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
+import { wellKnownRoutes } from './routes/well-known.js';
 import securityHeadersPlugin from './security-headers.js';
 import { clientErrorHandler, serverLimits } from './server-limits.js';
 
@@ -47,6 +50,8 @@ export interface AppDeps {
   readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
+  /** Signs `X-Gatehouse-Assertion`; absent in production without ASSERTION_KEYS. */
+  readonly assertions?: AssertionIssuer | undefined;
   /**
    * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
    * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
@@ -171,7 +176,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
+  await app.register(authRoutes, {
+    config,
+    sessions,
+    revocation,
+    oidc,
+    rateLimit: authLimit,
+    assertions: deps.assertions,
+  });
+  await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });
   if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });

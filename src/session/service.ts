@@ -50,6 +50,8 @@ export interface SessionUser {
   readonly id: string;
   readonly email: string;
   readonly name: string | null;
+  /** Workspace domain, carried in the token as `hd` for the identity assertion. */
+  readonly hostedDomain?: string | null;
 }
 
 export interface SessionLimits {
@@ -203,10 +205,15 @@ export class SessionService {
     );
     // Less than a second of session left: no token can be both valid and inside the session.
     if (exp <= iat) throw new GatehouseError('session_expired', undefined, { reason: 'session_ending' });
-    const claims: SessionClaims =
-      user.name === null
-        ? { sub: user.id, sid: session.id, email: user.email, iat, exp }
-        : { sub: user.id, sid: session.id, email: user.email, name: user.name, iat, exp };
+    const claims: SessionClaims = {
+      sub: user.id,
+      sid: session.id,
+      email: user.email,
+      ...(user.name === null ? {} : { name: user.name }),
+      ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
+      iat,
+      exp,
+    };
     const token = await this.#codec.sign(claims);
     return { token: { token, expiresAt: exp * 1000 }, claims };
   }

@@ -210,17 +210,26 @@ export class TokenCodec {
 
   /** Signs a session token with the first key. `iat`/`exp` are the caller's (seconds). */
   async sign(claims: SessionClaims): Promise<string> {
-    const { sub, sid, email, name, iat, exp } = claims;
+    const { sub, sid, email, name, hd, iat, exp } = claims;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) {
       throw new TypeError('sub, sid and email must be non-empty strings');
     }
     if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
+    if (hd !== undefined && !isNonEmptyString(hd)) throw new TypeError('hd must be a non-empty string');
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
       throw new TypeError('iat and exp must be whole seconds with exp > iat');
     }
     // The claims in the order jose's SignJWT writes them, so either one could have issued the
     // token (test/unit/session/token.test.ts compares them byte for byte).
-    const payload = name === undefined ? { sid, email, sub, iat, exp } : { sid, email, name, sub, iat, exp };
+    const payload = {
+      sid,
+      email,
+      ...(name === undefined ? {} : { name }),
+      ...(hd === undefined ? {} : { hd }),
+      sub,
+      iat,
+      exp,
+    };
     const signingInput = `${this.#signer.headerSegment}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
     const signature = createHmac('sha256', this.#signer.keyObject).update(signingInput).digest('base64url');
     return `${signingInput}.${signature}`;
@@ -268,9 +277,10 @@ export class TokenCodec {
 
   #checkClaims(payload: unknown, token: string): TokenVerification {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return BAD_PAYLOAD;
-    const { sub, sid, email, name, iat, exp, nbf } = payload as Record<string, unknown>;
+    const { sub, sid, email, name, hd, iat, exp, nbf } = payload as Record<string, unknown>;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) return BAD_CLAIMS;
     if (name !== undefined && typeof name !== 'string') return BAD_CLAIMS;
+    if (hd !== undefined && !isNonEmptyString(hd)) return BAD_CLAIMS;
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) return BAD_CLAIMS;
     if (nbf !== undefined && typeof nbf !== 'number') return BAD_CLAIMS;
 
@@ -280,8 +290,15 @@ export class TokenCodec {
     if (nbf !== undefined && nbf > nowSeconds) return NOT_YET_VALID;
 
     // A fresh object: callers never see unknown claims a future version might add.
-    const claims: SessionClaims =
-      name === undefined ? { sub, sid, email, iat, exp } : { sub, sid, email, name, iat, exp };
+    const claims: SessionClaims = {
+      sub,
+      sid,
+      email,
+      ...(name === undefined ? {} : { name }),
+      ...(hd === undefined ? {} : { hd }),
+      iat,
+      exp,
+    };
     // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
     // Longer-lived than this configuration issues, or issued before a revocation-set overflow:
     // genuine, but only the database can say whether its session still holds (SECURITY.md 41, 42).

@@ -69,6 +69,10 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['AUDIT_RETENTION', 'forever', /not a duration/],
   ['LOG_LEVEL', 'verbose', /not one of: fatal, error, warn, info, debug, trace, silent/],
   ['LOG_FORMAT', 'xml', /not one of: json, pretty/],
+  ['ASSERTION_KEYS', 'not-a-key', /neither a JWK .* nor a PEM block/],
+  ['ASSERTION_KEYS', '{"kty":"RSA","n":"x","e":"AQAB","d":"y"}', /is an RSA key/],
+  ['ASSERTION_AUDIENCE', 'api.example.com', /not a URL/],
+  ['ASSERTION_AUDIENCE', 'ftp://api.example.com', /must be http or https/],
 ];
 
 describe('malformed values', () => {

@@ -59,6 +59,18 @@ describe('TokenCodec', () => {
     }
   });
 
+  it('carries the Workspace domain as hd when given, and refuses an empty one', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const token = await codec.sign(claims({ name: 'Ada', hd: 'example.com' }));
+    expect(codec.verify(token)).toEqual({
+      ok: true,
+      claims: { ...claims(), name: 'Ada', hd: 'example.com' },
+    });
+    await expect(codec.sign(claims({ hd: '' }))).rejects.toThrow(/hd must be/);
+    const empty = signRaw(segmentsHeader(token), { ...claims(), hd: '' }, KEY_A);
+    expect(codec.verify(empty)).toMatchObject({ ok: false, reason: 'invalid' });
+  });
+
   it('omits name when absent and returns only the known claims', async () => {
     const codec = new TokenCodec([KEY_A], clock);
     const token = await codec.sign(claims());
