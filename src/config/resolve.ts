@@ -22,6 +22,7 @@ import {
   parseTrustProxy,
   unique,
 } from './parse.js';
+import { resolveProxy } from './proxy.js';
 import type { EnvReader } from './reader.js';
 import { resolveOidc, resolveSecrets } from './secrets.js';
 import type { Config, LogLevel, NodeEnv } from './types.js';
@@ -120,9 +121,10 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
   const host = reader.read('HOST', parseHost, '127.0.0.1');
   const port = reader.read('PORT', parsePort, 8000);
 
-  const urls = resolveUrls(reader, production, port);
+  const proxied = resolveProxy(reader);
+  const urls = resolveUrls(reader, production, port, proxied?.routePrefix);
   const secrets = resolveSecrets(reader, production);
-  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey);
+  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, urls?.routePrefix);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),
@@ -159,6 +161,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     host === undefined ||
     port === undefined ||
     urls === undefined ||
+    proxied === undefined ||
     secrets === undefined ||
     oidc === undefined ||
     policy.hostedDomains === undefined ||
@@ -191,6 +194,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     session,
     rateLimit: { auth: rateLimit.auth, api: rateLimit.api },
     chat,
+    proxy: proxied.proxy,
     metrics: { port: metricsPort },
     audit: { retentionSeconds },
     logLevel,

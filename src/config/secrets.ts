@@ -142,6 +142,7 @@ export function resolveOidc(
   production: boolean,
   publicUrl: string | undefined,
   secretKey: string | undefined,
+  routePrefix = '',
 ): Config['oidc'] | undefined {
   const clientId = reader.raw('GOOGLE_CLIENT_ID');
   const clientSecret = reader.raw('GOOGLE_CLIENT_SECRET');
@@ -195,7 +196,7 @@ export function resolveOidc(
 
   if (devProvider) {
     if (publicUrl === undefined || secretKey === undefined) return undefined;
-    const issuer = `${publicUrl}/dev-idp`;
+    const issuer = `${publicUrl}${routePrefix}/dev-idp`;
     reader.warn(
       `No GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET configured: the development sign-in provider at ${issuer} is in use and accepts any email address (it never runs in production)`,
     );

@@ -25,9 +25,10 @@ function hasNul(value: unknown, depth: number): boolean {
   return false;
 }
 
-async function inputPlugin(app: FastifyInstance): Promise<void> {
+async function inputPlugin(app: FastifyInstance, options: { routePrefix: string }): Promise<void> {
+  const callback = `${options.routePrefix}/auth`;
   app.addHook('preValidation', (request, reply, done) => {
-    if (request.routeOptions.url === '/auth') return done();
+    if (request.routeOptions.url === callback) return done();
     const url = request.raw.url ?? '';
     const q = url.indexOf('?');
     if (q !== -1 && !isWellFormedQuery(url.slice(q + 1), 'nul')) {

@@ -20,7 +20,11 @@ declare module 'fastify' {
 }
 
 export interface MetricsPluginOptions {
-  readonly config: Pick<Config, 'host'> & { readonly metrics: Config['metrics'] };
+  readonly config: Pick<Config, 'host'> & {
+    /** ROUTE_PREFIX; absent = ''. */
+    readonly routePrefix?: string;
+    readonly metrics: Config['metrics'];
+  };
   readonly metrics: Metrics;
 }
 
@@ -43,10 +47,14 @@ async function metricsPlugin(app: FastifyInstance, options: MetricsPluginOptions
 
   const port = config.metrics.port;
   if (port === undefined) {
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
-      const body = await metrics.render();
-      return reply.header('cache-control', 'no-store').type(metrics.contentType).send(body);
-    });
+    app.get(
+      `${config.routePrefix ?? ''}/metrics`,
+      { logLevel: 'warn', schema: { hide: true } },
+      async (_request, reply) => {
+        const body = await metrics.render();
+        return reply.header('cache-control', 'no-store').type(metrics.contentType).send(body);
+      },
+    );
     return;
   }
 

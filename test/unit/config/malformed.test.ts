@@ -60,6 +60,12 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['CHAT_MAX_MESSAGE_LENGTH', 'long', /not a whole number/],
   ['METRICS_PORT', '65536', /0 to 65535/],
   ['AUDIT_RETENTION', 'forever', /not a duration/],
+  ['UPSTREAM_URL', 'ftp://api.internal', /http:\/\/ or https:\/\//],
+  ['UPSTREAMS', '/api', /PREFIX=URL/],
+  ['ROUTE_PREFIX', 'gatehouse', /must start with \//],
+  ['PUBLIC_PATHS', '/static/*.css', /whole segment/, { UPSTREAM_URL: 'http://127.0.0.1:9000' }],
+  ['UPSTREAM_TIMEOUT', 'never', /not a duration/, { UPSTREAM_URL: 'http://127.0.0.1:9000' }],
+  ['PRESERVE_HOST', 'maybe', /not a boolean/, { UPSTREAM_URL: 'http://127.0.0.1:9000' }],
   ['LOG_LEVEL', 'verbose', /not one of: fatal, error, warn, info, debug, trace, silent/],
   ['LOG_FORMAT', 'xml', /not one of: json, pretty/],
 ];

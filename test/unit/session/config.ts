@@ -43,6 +43,7 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
     frontendUrl: `${publicUrl}/`,
     frontendOrigin: publicUrl,
     allowedReturnOrigins: [publicUrl],
+    routePrefix: '',
     corsOrigins: [],
     trustedOrigins: [publicUrl],
     oidc: {
@@ -86,6 +87,7 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
       timeoutSeconds: 30,
       maxMessageLength: 4000,
     },
+    proxy: { upstreams: [], publicPaths: [], timeoutSeconds: 60, preserveHost: false },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86_400 },
     logLevel: 'silent',

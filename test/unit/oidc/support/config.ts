@@ -34,6 +34,7 @@ export function testConfig(input: TestConfigInput): Config {
     frontendUrl,
     frontendOrigin,
     allowedReturnOrigins: input.allowedReturnOrigins ?? [...new Set([frontendOrigin, publicOrigin])],
+    routePrefix: '',
     corsOrigins: [],
     trustedOrigins: [publicOrigin, frontendOrigin],
     oidc: {
@@ -76,6 +77,7 @@ export function testConfig(input: TestConfigInput): Config {
       timeoutSeconds: 10,
       maxMessageLength: 4000,
     },
+    proxy: { upstreams: [], publicPaths: [], timeoutSeconds: 60, preserveHost: false },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86400 },
     logLevel: 'silent',
