@@ -8,6 +8,7 @@ import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
 import type { DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
+import type { AssertionSource } from './http/proxy/index.js';
 import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
@@ -37,6 +38,8 @@ export interface StartOptions {
   readonly purge?: boolean;
   /** Prometheus instruments; a fresh registry per instance when absent. */
   readonly metrics?: Metrics;
+  /** Proxy mode: signs `X-Gatehouse-Assertion` (see AppDeps.assertions); none sent when absent. */
+  readonly assertions?: AssertionSource;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -126,6 +129,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       responder,
       metrics,
       now: () => clock.now(),
+      ...(options.assertions ? { assertions: options.assertions } : {}),
       ...(bus
         ? { rateLimitStore: redisRateLimitStore(bus.client), readinessExtra: redisReadiness(bus, config) }
         : {}),

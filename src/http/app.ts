@@ -27,6 +27,7 @@ import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
 import metricsPlugin from './metrics.js';
 import { problemSchema, sendProblem } from './problem.js';
+import { type AssertionSource, registerProxyMode } from './proxy/index.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { chatRoutes } from './routes/chat.js';
@@ -50,6 +51,10 @@ export interface AppDeps {
   readonly metrics?: Metrics;
   /** Shared rate-limit counters (Redis, src/http/rate-limit-store.ts); in-process when absent. */
   readonly rateLimitStore?: FastifyRateLimitStoreCtor;
+  /** Proxy mode: signs `X-Gatehouse-Assertion` for each proxied request; none sent when absent. */
+  readonly assertions?: AssertionSource;
+  /** Proxy mode: the assertions' audience (ASSERTION_AUDIENCE); default the chosen upstream's origin. */
+  readonly assertionAudience?: string;
 }
 
 const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
@@ -163,6 +168,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: config.routePrefix },
   );
+
+  if (isProxyMode(config)) {
+    await registerProxyMode(app, {
+      config,
+      sessions,
+      logger: deps.logger,
+      now,
+      assertions: deps.assertions,
+      assertionAudience: deps.assertionAudience,
+    });
+  }
 
   // The demo page owns `/` only in standalone mode without a prefix: in proxy mode the upstream
   // owns `/`, and the page's links and fetches name the unprefixed routes.

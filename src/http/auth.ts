@@ -23,6 +23,8 @@ export interface AuthUser {
   readonly sessionId: string;
   /** How the token arrived: the cookie, or an `Authorization: Bearer` header. */
   readonly via: 'cookie' | 'bearer';
+  /** When the session token that authenticated this request expires (ms): proxied streams re-check then. */
+  readonly tokenExpiresAt: number;
 }
 
 declare module 'fastify' {
@@ -71,7 +73,14 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
 }
 
 function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
-  return { id: claims.sub, email: claims.email, name: claims.name ?? null, sessionId: claims.sid, via };
+  return {
+    id: claims.sub,
+    email: claims.email,
+    name: claims.name ?? null,
+    sessionId: claims.sid,
+    via,
+    tokenExpiresAt: claims.exp * 1000,
+  };
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {

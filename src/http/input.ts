@@ -7,6 +7,7 @@
  * The callback (/auth) is left to the OIDC parser, which refuses the same input and also writes
  * the failed sign-in to the audit trail.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isWellFormedQuery } from '../oidc/callback-params.js';
@@ -35,7 +36,8 @@ async function inputPlugin(app: FastifyInstance, options: { routePrefix: string 
       sendProblem(reply, 'bad_request', 'The query string is malformed.');
       return;
     }
-    if (request.body !== undefined && hasNul(request.body, 0)) {
+    // A proxied body is the raw stream (src/http/proxy): it belongs to the upstream, unread here.
+    if (request.body !== undefined && !(request.body instanceof Readable) && hasNul(request.body, 0)) {
       sendProblem(reply, 'bad_request', 'The request body contains a NUL character.');
       return;
     }

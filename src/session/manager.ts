@@ -126,8 +126,8 @@ export class SessionManager {
     });
   }
 
-  /** The revocations this instance knows of (read-only use: size for metrics, tests). */
-  get revocations(): Pick<RevocationSet, 'has' | 'size'> {
+  /** The revocations this instance knows of (read-only use: size for metrics, tests; onAdded for open connections). */
+  get revocations(): Pick<RevocationSet, 'has' | 'size' | 'onAdded'> {
     return this.#revoked;
   }
 

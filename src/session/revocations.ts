@@ -17,6 +17,7 @@ export class RevocationSet {
    */
   readonly #until = new Map<string, number>();
   readonly #clock: Clock;
+  readonly #listeners = new Set<(ids: readonly string[]) => void>();
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock;
@@ -25,15 +26,33 @@ export class RevocationSet {
   /** Marks sessions revoked until `untilMs`; re-adding an id keeps the later expiry. */
   add(ids: Iterable<string>, untilMs: number): void {
     if (!Number.isFinite(untilMs)) throw new TypeError('untilMs must be a finite time in ms');
+    // Only collected when someone listens: the common add stays allocation-free.
+    const added: string[] | undefined = this.#listeners.size > 0 ? [] : undefined;
     for (const id of ids) {
       if (typeof id !== 'string' || id.length === 0) continue;
       const current = this.#until.get(id);
+      if (current === undefined) added?.push(id);
       if (current !== undefined && current >= untilMs) continue;
       // delete + set moves the id to the end, keeping the map ordered by expiry.
       this.#until.delete(id);
       this.#until.set(id, untilMs);
     }
     this.prune();
+    if (added !== undefined && added.length > 0) {
+      for (const listener of this.#listeners) listener(added);
+    }
+  }
+
+  /**
+   * Calls `listener` with the ids newly added by each `add` (from this instance, the Redis bus or
+   * the poller alike), so open connections of a revoked session can be closed. Returns the
+   * function that removes the listener.
+   */
+  onAdded(listener: (ids: readonly string[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 
   /** O(1): one Map lookup. An entry past its time but not yet pruned still answers true (safe side). */

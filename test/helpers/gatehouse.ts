@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
+import type { AssertionSource } from '../../src/http/proxy/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/runtime.js';
 import type { Clock } from '../../src/session/types.js';
@@ -29,6 +30,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** A DATABASE_URL; default a fresh SQLite file. */
   readonly databaseUrl?: string;
+  /** Proxy mode: an assertion source (a fake in tests of the seam). */
+  readonly assertions?: AssertionSource;
 }
 
 export async function startGatehouse(options: StartOptions = {}): Promise<TestGatehouse> {
@@ -59,6 +62,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<TestGa
   const gatehouse = await createGatehouse(config, {
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.assertions ? { assertions: options.assertions } : {}),
     purge: false,
   });
   await gatehouse.app.listen({ host: host === 'localhost' ? 'localhost' : '127.0.0.1', port: config.port });
