@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import WebSocket from 'ws';
 import type { AssertionSource } from '../../src/http/proxy/index.js';
 import type { Clock } from '../../src/session/types.js';
 import { startGatehouse, type TestGatehouse } from './gatehouse.js';
@@ -166,3 +167,49 @@ export const NAVIGATION = {
   'sec-fetch-dest': 'document',
   accept: 'text/html',
 } as const;
+
+export interface OpenSocket {
+  readonly ws: WebSocket;
+  readonly first: { url: string; headers: Record<string, string | undefined>; protocol: string };
+  readonly closed: { code?: number; reason?: string };
+}
+
+/** Opens a WebSocket through Gatehouse and waits for the upstream's first message. */
+export function openSocket(
+  url: string,
+  headers: Record<string, string>,
+  protocols: string[] = [],
+): Promise<OpenSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { headers });
+    const closed: OpenSocket['closed'] = {};
+    ws.on('close', (code, reason) => {
+      closed.code = code;
+      closed.reason = reason.toString();
+    });
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)));
+    ws.once('error', reject);
+    ws.once('message', (data) =>
+      resolve({ ws, first: JSON.parse(String(data)) as OpenSocket['first'], closed }),
+    );
+  });
+}
+
+/** The status a refused handshake got. */
+export function refusedWith(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => reject(new Error('the handshake was accepted')));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', () => undefined);
+  });
+}
