@@ -10,6 +10,7 @@ import {
   mintSession,
   openSocket,
   type ProxyFixture,
+  rawExchange,
   refusedWith,
   startProxy,
   until,
@@ -71,6 +72,23 @@ describe('proxy mode: WebSockets and streams', () => {
     expect(bearer.first.headers.authorization).toBeUndefined();
     bearer.ws.close();
     expect(fx.upstream.seen.length).toBe(before + 1);
+  });
+
+  it('answers an Upgrade other than websocket with 400, and a malformed handshake too', async () => {
+    const s = await mintSession(fx.gh, 'h2c@example.com');
+    const before = fx.upstream.seen.length;
+    const { host } = new URL(fx.url);
+    const h2c = await rawExchange(
+      fx.url,
+      `GET /x HTTP/1.1\r\nHost: ${host}\r\nCookie: ${s.cookie}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`,
+    );
+    expect(h2c).toMatch(/^HTTP\/1\.1 400/);
+    const noKey = await rawExchange(
+      fx.url,
+      `GET /x HTTP/1.1\r\nHost: ${host}\r\nCookie: ${s.cookie}\r\nOrigin: ${origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    expect(noKey).toMatch(/^HTTP\/1\.1 400/);
+    expect(fx.upstream.seen.length).toBe(before);
   });
 
   it('closes a WebSocket with 1008 within 1 s of its session being revoked, and the upstream side too', async () => {

@@ -138,6 +138,17 @@ describe('proxy mode', () => {
     expect(seen.headers['x-auth-email']).toBe('alice@example.com');
   });
 
+  it('answers preflights itself (CORS_ORIGINS decides), without forwarding them', async () => {
+    const before = fx.upstream.seen.length;
+    const res = await plainRequest(`${fx.url}/api/items`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(fx.upstream.seen.length).toBe(before);
+  });
+
   it('HEAD follows GET', async () => {
     expect((await fetch(`${fx.url}/health`, { method: 'HEAD' })).status).toBe(200);
     expect((await fetch(`${fx.url}/private`, { method: 'HEAD' })).status).toBe(401);
@@ -302,6 +313,119 @@ describe('proxy mode: several upstreams', () => {
       await fx.close();
       await api.close();
       await web.close();
+    }
+  });
+});
+
+describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
+  const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
+  let fx: ProxyFixture;
+  beforeAll(async () => {
+    fx = await startProxy({ clock, env: { TOKEN_TTL: '5m', TRUST_PROXY: '127.0.0.1' } });
+  });
+  afterAll(async () => fx?.close());
+
+  it('renews an expired token on a proxied request: the fresh cookie rides with the upstream’s own', async () => {
+    const s = await mintSession(fx.gh, 'renew@example.com');
+    clock.offsetMs = 6 * 60_000;
+    try {
+      const res = await plainRequest(`${fx.url}/set-cookie`, { headers: { cookie: s.cookie } });
+      expect(res.status).toBe(200);
+      const cookies = [res.headers['set-cookie'] ?? []].flat();
+      expect(cookies).toContain('theirs=kept; Path=/');
+      const fresh = cookies.find((c) => c.startsWith(`${fx.gh.config.cookie.name}=`));
+      expect(fresh).toBeDefined();
+      expect(fresh).not.toContain('planted');
+      expect(fresh).not.toContain(s.token);
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('refuses a cross-site state-changing request with the cookie (csrf_rejected) before the upstream', async () => {
+    const s = await mintSession(fx.gh, 'csrf@example.com');
+    const before = fx.upstream.seen.length;
+    const res = await plainRequest(`${fx.url}/api/transfer`, {
+      method: 'POST',
+      headers: {
+        cookie: s.cookie,
+        origin: 'https://evil.example',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    });
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body).code).toBe('csrf_rejected');
+    expect(fx.upstream.seen.length).toBe(before);
+    const same = await plainRequest(`${fx.url}/api/transfer`, {
+      method: 'POST',
+      headers: { cookie: s.cookie, origin: fx.url },
+    });
+    expect(same.status).toBe(200);
+  });
+
+  it('believes X-Forwarded-* only from TRUST_PROXY, and passes the chain on', async () => {
+    const s = await mintSession(fx.gh, 'xff@example.com');
+    const res = await plainRequest(`${fx.url}/x`, {
+      headers: {
+        cookie: s.cookie,
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'app.example.com',
+      },
+    });
+    const seen = JSON.parse(res.body) as EchoBody;
+    expect(seen.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(seen.headers['x-forwarded-proto']).toBe('https');
+    expect(seen.headers['x-forwarded-host']).toBe('app.example.com');
+    // Without TRUST_PROXY the client's claims are replaced by what Gatehouse saw.
+    const plain = await startProxy({ upstream: fx.upstream });
+    try {
+      const t = await mintSession(plain.gh, 'xff2@example.com');
+      const direct = await plainRequest(`${plain.url}/x`, {
+        headers: {
+          cookie: t.cookie,
+          'x-forwarded-for': '203.0.113.7',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'evil',
+        },
+      });
+      const got = JSON.parse(direct.body) as EchoBody;
+      expect(got.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(got.headers['x-forwarded-proto']).toBe('http');
+      expect(got.headers['x-forwarded-host']).toBe(new URL(plain.url).host);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('forward-auth and the sign-in redirect of nginx recipes follow the prefix too', async () => {
+    const res = await plainRequest(`${fx.url}/_gatehouse/auth/sign-in`, {
+      headers: { ...NAVIGATION, 'x-original-url': `${fx.url}/reports` },
+    });
+    expect(res.status).toBe(302);
+    expect(String(res.headers.location)).toMatch(new RegExp(`^${fx.url}/_gatehouse/login\\?return_to=`));
+    expect((await plainRequest(`${fx.url}/_gatehouse/auth/verify`)).status).toBe(401);
+  });
+});
+
+describe('standalone mode with ROUTE_PREFIX', () => {
+  it('serves every own route under the prefix, and no demo page', async () => {
+    const { startGatehouse } = await import('../helpers/gatehouse.js');
+    const gh = await startGatehouse({ env: { ROUTE_PREFIX: '/gh', LOG_LEVEL: 'warn' } });
+    try {
+      expect((await fetch(`${gh.url}/gh/healthz`)).status).toBe(200);
+      expect((await fetch(`${gh.url}/gh/chat`)).status).toBe(401);
+      expect((await fetch(`${gh.url}/gh/metrics`)).status).toBe(200);
+      expect((await fetch(`${gh.url}/healthz`)).status).toBe(404);
+      expect((await fetch(`${gh.url}/`)).status).toBe(404);
+      const login = await fetch(`${gh.url}/gh/login`, { redirect: 'manual' });
+      const authorize = new URL(login.headers.get('location')!);
+      expect(authorize.searchParams.get('redirect_uri')).toBe(`${gh.url}/gh/auth`);
+      expect(authorize.pathname).toBe('/gh/dev-idp/auth');
+      // The development provider answers under the prefix.
+      expect((await fetch(`${gh.url}/gh/dev-idp/.well-known/openid-configuration`)).status).toBe(200);
+    } finally {
+      await gh.close();
     }
   });
 });
