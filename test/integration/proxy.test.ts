@@ -429,3 +429,38 @@ describe('standalone mode with ROUTE_PREFIX', () => {
     }
   });
 });
+
+describe('proxy mode: the whole sign-in, as a browser does it', () => {
+  it('anonymous page → /_gatehouse/login → the provider under the prefix → callback → back to the page, proxied', async () => {
+    const { createBrowser } = await import('../helpers/browser.js');
+    const { signInAtDevIdp } = await import('../helpers/dev-idp.js');
+    const fx = await startProxy();
+    try {
+      const browser = createBrowser();
+      const page = `${fx.url}/reports/q3?team=a`;
+      const first = await browser.navigate(page, {
+        stopAt: (url) => url.pathname.startsWith('/_gatehouse/dev-idp/'),
+      });
+      expect(first.hops.map((h) => [h.status, new URL(h.url).pathname])).toEqual([
+        [302, '/reports/q3'],
+        [302, '/_gatehouse/login'],
+      ]);
+      const { callbackUrl, initiator } = await signInAtDevIdp(browser, first.stoppedAt!, {
+        email: 'zoe@example.com',
+        name: 'Zoë',
+      });
+      expect(new URL(callbackUrl).pathname).toBe('/_gatehouse/auth');
+      const back = await browser.navigate(callbackUrl, { initiator });
+      expect(back.url).toBe(page);
+      expect(back.status).toBe(200);
+      const seen = (await back.response.json()) as EchoBody;
+      expect(seen.url).toBe('/reports/q3?team=a');
+      expect(seen.headers['x-auth-email']).toBe('zoe@example.com');
+      expect(seen.headers.cookie).toBeUndefined();
+      const cookie = browser.cookies('127.0.0.1').find((c) => c.name === fx.gh.config.cookie.name);
+      expect(cookie?.path).toBe('/');
+    } finally {
+      await fx.close();
+    }
+  });
+});

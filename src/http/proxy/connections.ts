@@ -23,7 +23,10 @@ export interface TrackedConnection {
 }
 
 export interface ConnectionTrackerOptions {
-  readonly revocations: { onAdded(listener: (ids: readonly string[]) => void): () => void };
+  readonly revocations: {
+    has(sessionId: string): boolean;
+    onAdded(listener: (ids: readonly string[]) => void): () => void;
+  };
   /**
    * Re-checks a session whose token expired: the new expiry (ms) while the session is live,
    * `'ended'` when it is not. A throw (database down) keeps the connection until the next sweep.
@@ -72,6 +75,12 @@ export class ConnectionTracker {
 
   /** Tracks a connection until the returned function is called (when it closes for any reason). */
   track(connection: TrackedConnection): () => void {
+    // A revocation may have arrived between authentication and now (while the upstream was
+    // being reached): it would never be announced again.
+    if (this.#options.revocations.has(connection.sessionId)) {
+      this.#end(connection, 'revoked');
+      return () => undefined;
+    }
     let set = this.#bySession.get(connection.sessionId);
     if (set === undefined) {
       set = new Set();

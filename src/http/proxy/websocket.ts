@@ -232,16 +232,19 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
       perMessageDeflate: false,
       followRedirects: false,
     });
-    let opened = false;
+    // Settled once: opened, refused, or failed (terminate() during the handshake also emits 'error').
+    let settled = false;
     const abandon = () => upstream.terminate();
     socket.once('close', abandon);
     upstream.once('unexpected-response', (_request, response) => {
+      settled = true;
       response.resume();
       upstream.terminate();
       refuse(socket, 'upstream_unavailable', 'The upstream refused the WebSocket.', requestId);
     });
-    upstream.once('error', (err) => {
-      if (opened) return;
+    upstream.on('error', (err) => {
+      if (settled) return;
+      settled = true;
       const timeout = /timed out/i.test(err.message);
       refuse(
         socket,
@@ -251,7 +254,7 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
       );
     });
     upstream.once('open', () => {
-      opened = true;
+      settled = true;
       socket.off('close', abandon);
       if (upstream.protocol !== '') chosenProtocol.set(req, upstream.protocol);
       wss.handleUpgrade(req, socket, head, (client) => relay(client, upstream, user));
