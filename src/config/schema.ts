@@ -102,7 +102,7 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         name: 'ROUTE_PREFIX',
         default: 'empty; `/_gatehouse` with an upstream',
         description:
-          "Where all of Gatehouse's own routes live (`/_gatehouse/login`, `/_gatehouse/auth`, `/_gatehouse/me`, `/_gatehouse/healthz`, …). Starts with `/`, no trailing slash, segments of letters, digits and `-._~`. `REDIRECT_URL` and the development provider follow it; the cookie path stays `/`.",
+          "Where all of Gatehouse's own routes live (`/_gatehouse/login`, `/_gatehouse/auth`, `/_gatehouse/me`, `/_gatehouse/healthz`, …). Starts with `/`, no trailing slash, segments of letters, digits and `-._~`. `REDIRECT_URL` and the development provider follow it; the cookie path stays `/`. With a prefix the demo page is not served.",
       },
       {
         name: 'PUBLIC_PATHS',
