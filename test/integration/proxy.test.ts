@@ -13,6 +13,7 @@ import {
   type ProxyFixture,
   plainRequest,
   startProxy,
+  until,
 } from '../helpers/proxy.js';
 import { type EchoBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -212,6 +213,32 @@ describe('proxy mode', () => {
     let received = 0;
     for await (const chunk of down.body!) received += (chunk as Uint8Array).length;
     expect(received).toBe(5 * 1024 * 1024);
+  });
+
+  it('streams the request body: the upstream has the request before the client has sent it all', async () => {
+    const { port } = new URL(fx.url);
+    const before = fx.upstream.seen.length;
+    const done = new Promise<{ size: number }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'POST', path: '/upload', headers: { cookie: alice.cookie } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve(JSON.parse(text) as { size: number }));
+        },
+      );
+      req.on('error', reject);
+      req.write(Buffer.alloc(1024, 0x61));
+      // The rest is sent only once the upstream has seen the request: a buffering proxy would
+      // wait for the end of the body first, and this would never happen.
+      until(() => fx.upstream.seen.length > before, 5000).then((arrived) => {
+        if (!arrived) reject(new Error('the upstream saw nothing before the body ended'));
+        req.end(Buffer.alloc(1024, 0x62));
+      }, reject);
+    });
+    expect((await done).size).toBe(2048);
   });
 
   it('PRESERVE_HOST passes the client Host', async () => {
