@@ -51,6 +51,19 @@ describe('proxy mode: WebSockets and streams', () => {
     const echoed = new Promise<string>((resolve) => sock.ws.once('message', (d) => resolve(String(d))));
     sock.ws.send('ping-1');
     expect(await echoed).toBe('ping-1');
+    // Many large binary messages both ways, in order, none lost (back-pressure pauses, never drops).
+    const big = Array.from({ length: 20 }, (_, i) => Buffer.alloc(512 * 1024, i));
+    const received: Buffer[] = [];
+    const all = new Promise<void>((resolve) =>
+      sock.ws.on('message', (d: Buffer, isBinary) => {
+        if (!isBinary) return;
+        received.push(d);
+        if (received.length === big.length) resolve();
+      }),
+    );
+    for (const message of big) sock.ws.send(message);
+    await all;
+    expect(received.map((b) => [b.length, b[0]])).toEqual(big.map((b, i) => [512 * 1024, i]));
     sock.ws.close(1000);
     expect(await until(() => fx.upstream.sockets.at(-1)?.closed?.code === 1000, 2000)).toBe(true);
   });

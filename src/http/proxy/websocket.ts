@@ -86,6 +86,20 @@ function relayable(code: number): number {
   return code === 1005 ? 1000 : 1011;
 }
 
+/** Above this many unsent bytes towards one side, the other side is not read (back-pressure). */
+const HIGH_WATER = 1024 * 1024;
+
+/** Relays messages from one socket to the other, pausing the reader while the writer is behind. */
+function forward(from: WebSocket, to: WebSocket): void {
+  from.on('message', (data, isBinary) => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    to.send(data, { binary: isBinary }, () => {
+      if (from.isPaused && to.bufferedAmount < HIGH_WATER) from.resume();
+    });
+    if (to.bufferedAmount >= HIGH_WATER) from.pause();
+  });
+}
+
 export function attachWebSocketProxy(server: Server, options: WebSocketProxyOptions): { close(): void } {
   const { config, sessions, tracker, logger, assertions } = options;
   const isPublic = publicPathMatcher(config.proxy.publicPaths);
@@ -264,8 +278,8 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
   function relay(client: WebSocket, upstream: WebSocket, user: AuthUser | null): void {
     live.add(client);
     live.add(upstream);
-    client.on('message', (data, isBinary) => upstream.send(data, { binary: isBinary }));
-    upstream.on('message', (data, isBinary) => client.send(data, { binary: isBinary }));
+    forward(client, upstream);
+    forward(upstream, client);
     const closeOther = (other: WebSocket, code: number, reason: Buffer) => {
       if (other.readyState === WebSocket.OPEN) other.close(relayable(code), reason);
       else if (other.readyState === WebSocket.CONNECTING) other.terminate();
