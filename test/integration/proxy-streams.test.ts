@@ -63,7 +63,7 @@ describe('proxy mode: WebSockets and streams', () => {
     );
     for (const message of big) sock.ws.send(message);
     await all;
-    expect(received.map((b) => [b.length, b[0]])).toEqual(big.map((b, i) => [512 * 1024, i]));
+    expect(received.map((b) => [b.length, b[0]])).toEqual(big.map((b) => [b.length, b[0]]));
     sock.ws.close(1000);
     expect(await until(() => fx.upstream.sockets.at(-1)?.closed?.code === 1000, 2000)).toBe(true);
   });
