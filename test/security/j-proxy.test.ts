@@ -67,6 +67,15 @@ describe('J. proxy mode', () => {
     const signedIn = await rawGet('/public/../admin/./x', `Cookie: ${alice.cookie}\r\n`);
     expect(signedIn.status).toBe(200);
     expect(signedIn.reached.map((r) => r.url)).toEqual(['/admin/x']);
+    // An absolute-form target would let the client name the host: never forwarded.
+    const absolute = await rawGet(`http://evil.example/admin`, `Cookie: ${alice.cookie}\r\n`);
+    expect(absolute.status).toBeGreaterThanOrEqual(400);
+    expect(absolute.reached).toEqual([]);
+    // A long path is one path like any other (no router limit turns it into something else).
+    const long = `/deep/${'a'.repeat(1500)}/../x`;
+    const deep = await rawGet(long, `Cookie: ${alice.cookie}\r\n`);
+    expect(deep.status).toBe(200);
+    expect(deep.reached.map((r) => r.url)).toEqual(['/deep/x']);
     const open = await rawGet('/public/a/../b');
     expect(open.status).toBe(200);
     expect(open.reached.map((r) => r.url)).toEqual(['/public/b']);
