@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
+import { type Clock, systemClock } from './core/clock.js';
 import type { DevIdp } from './dev-idp/index.js';
 import { buildApp } from './http/app.js';
 import type { AssertionSource } from './http/proxy/index.js';
@@ -13,9 +14,11 @@ import { redisRateLimitStore } from './http/rate-limit-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics, instrumentOidc, instrumentStore, type Metrics } from './metrics/index.js';
 import { createOidcClient, type OidcClient } from './oidc/client.js';
-import { SessionManager } from './session/manager.js';
+import type { Accounts } from './session/accounts.js';
+import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
-import { type Clock, systemClock } from './session/types.js';
+import type { Revocation } from './session/revocation.js';
+import type { SessionService } from './session/service.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -23,7 +26,12 @@ export interface Gatehouse {
   readonly config: Config;
   readonly app: FastifyInstance;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  /** Sign-in, token checks and renewal. */
+  readonly sessions: SessionService;
+  /** Revoking sessions on every instance. */
+  readonly revocation: Revocation;
+  /** Disabling and enabling users. */
+  readonly accounts: Accounts;
   readonly oidc: OidcClient;
   readonly devIdp: DevIdp | undefined;
   readonly metrics: Metrics;
@@ -38,6 +46,11 @@ export interface StartOptions {
   readonly purge?: boolean;
   /** Prometheus instruments; a fresh registry per instance when absent. */
   readonly metrics?: Metrics;
+  /**
+   * The sample chat routes (`/chat`, `/chat/messages`): on for `gatehouse serve`, off unless asked
+   * for when Gatehouse is used as a library.
+   */
+  readonly chat?: boolean;
   /** Proxy mode: signs `X-Gatehouse-Assertion` (see AppDeps.assertions); none sent when absent. */
   readonly assertions?: AssertionSource;
 }
@@ -77,16 +90,20 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
-    const sessions = new SessionManager({
+    const {
+      service: sessions,
+      revocation,
+      accounts,
+    } = createSessionParts({
       store,
       config,
       clock,
-      logger,
+      log: logger,
       observer: metrics,
-      ...(bus ? { bus } : {}),
+      bus,
     });
-    await sessions.start();
-    cleanups.unshift(() => sessions.stop());
+    await revocation.start();
+    cleanups.unshift(() => revocation.stop());
 
     let devIdp: DevIdp | undefined;
     if (config.oidc.devProvider) {
@@ -118,15 +135,15 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
     );
     cleanups.unshift(async () => oidc.close());
 
-    const responder = createResponder(config.chat);
     const app = await buildApp({
       config,
       logger,
       store,
       sessions,
+      revocation,
       oidc,
       devIdp,
-      responder,
+      chat: options.chat === true ? createResponder(config.chat) : undefined,
       metrics,
       now: () => clock.now(),
       ...(options.assertions ? { assertions: options.assertions } : {}),
@@ -157,7 +174,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       closing ??= runAll(cleanups, logger);
       return closing;
     };
-    return { config, app, store, sessions, oidc, devIdp, metrics, close };
+    return { config, app, store, sessions, revocation, accounts, oidc, devIdp, metrics, close };
   } catch (err) {
     await runAll(cleanups, logger);
     throw err;

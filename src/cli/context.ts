@@ -4,7 +4,7 @@
  */
 import { ConfigError, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
-import { SessionManager } from '../session/manager.js';
+import { createRevocationParts, type RevocationParts } from '../session/compose.js';
 import { type OpenedStore, openStore } from '../store/index.js';
 import type { Store, User } from '../store/types.js';
 import { UsageError } from './args.js';
@@ -62,18 +62,20 @@ export async function withStore<T>(
 }
 
 /**
- * A SessionManager for one command. With REDIS_URL the revocations are also published, so running
- * servers refuse them at once; without it (or if Redis does not answer within 2 s) they learn it
- * by polling the database within REVOCATION_POLL_INTERVAL.
+ * Revocation and accounts for one command (no token keys, no poller: a command only writes).
+ * With REDIS_URL the revocations are also published, so running servers refuse them at once;
+ * without it (or if Redis does not answer within 2 s) they learn it by polling the database
+ * within REVOCATION_POLL_INTERVAL.
  */
-export async function withSessionManager<T>(
+export async function withRevocation<T>(
   config: Config,
   store: Store,
   out: Output,
-  fn: (manager: SessionManager) => Promise<T>,
+  fn: (parts: RevocationParts) => Promise<T>,
 ): Promise<T> {
-  if (config.redis.url === undefined) return fn(new SessionManager({ store, config }));
+  if (config.redis.url === undefined) return fn(createRevocationParts({ store, config }));
   const logger = {
+    debug: () => {},
     info: () => {},
     warn: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis warning'),
     error: (_obj: object, msg?: string) => out.warn(msg ?? 'Redis error'),
@@ -90,7 +92,7 @@ export async function withSessionManager<T>(
         `Redis ${config.redis.redactedUrl ?? ''} did not answer: running servers will learn of this by polling`,
       );
     }
-    return await fn(new SessionManager({ store, config, bus }));
+    return await fn(createRevocationParts({ store, config, bus }));
   } finally {
     await bus.close();
   }

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { isLoopbackHost } from '../config/index.js';
 import type { Config } from '../config/types.js';
+import { GOOGLE_ISSUER } from '../core/google.js';
 import type { Store } from '../store/types.js';
 import { describe } from './context.js';
 import type { Status } from './output.js';
@@ -21,8 +22,6 @@ type Add = (status: Status, message: string) => void;
 function adder(checks: Check[], group: string): Add {
   return (status, message) => checks.push({ group, status, message });
 }
-
-const GOOGLE_ISSUER = 'https://accounts.google.com';
 
 /**
  * The site of a host for SameSite purposes: scheme plus registrable domain (RFC 6265bis

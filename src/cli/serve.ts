@@ -58,7 +58,7 @@ export async function serve(args: readonly string[] = []): Promise<ExitCode> {
     const started = performance.now();
     let gatehouse: Gatehouse;
     try {
-      gatehouse = await createGatehouse(config, { logger });
+      gatehouse = await createGatehouse(config, { logger, chat: true });
     } catch (err) {
       logger.error({ err: describe(err) }, 'could not start');
       return flushThen(logger, EXIT.failure);

@@ -1,5 +1,5 @@
 /**
- * `gatehouse sessions list|revoke|purge`. Revocations go through the SessionManager, so the row,
+ * `gatehouse sessions list|revoke|purge`. Revocations go through session/revocation.ts, so the row,
  * the audit trail and the revocation broadcast are what a sign-out would have produced; running
  * servers refuse a revoked session at once through Redis when REDIS_URL is set, else within
  * REVOCATION_POLL_INTERVAL (they poll the database).
@@ -12,7 +12,7 @@ import {
   findUsers,
   loadCliConfig,
   run,
-  withSessionManager,
+  withRevocation,
   withStore,
 } from './context.js';
 import { EXIT, type ExitCode, outputFor, when } from './output.js';
@@ -106,12 +106,12 @@ export async function sessions(args: readonly string[]): Promise<ExitCode> {
       }
       const config = loadCliConfig(out);
       return withStore(config, (store) =>
-        withSessionManager(config, store, out, async (manager) => {
+        withRevocation(config, store, out, async ({ revocation }) => {
           let revoked: readonly string[];
           if (id !== undefined) {
             const session = await store.sessions.findById(id);
             if (session === undefined) throw new CliFailure(`no session ${id}`);
-            const changed = await manager.revoke(id, {
+            const changed = await revocation.revoke(id, {
               reason,
               type: 'session_revoked',
               userId: session.userId,
@@ -120,9 +120,9 @@ export async function sessions(args: readonly string[]): Promise<ExitCode> {
             if (!changed) out.status('info', `session ${id} was already revoked`);
           } else if (values.user !== undefined) {
             const user = await findOneUser(store, values.user);
-            revoked = await manager.revokeAllForUser(user.id, { reason });
+            revoked = await revocation.revokeAllForUser(user.id, { reason });
           } else {
-            revoked = await manager.revokeAll({ reason });
+            revoked = await revocation.revokeAll({ reason });
           }
           out.data({ revoked });
           out.status('ok', `revoked ${revoked.length} session(s)`);

@@ -1,12 +1,12 @@
 /**
- * `gatehouse users list|show|disable|enable`. Disabling goes through the SessionManager, as the
+ * `gatehouse users list|show|disable|enable`. Disabling goes through session/accounts.ts, as the
  * server does: the user is disabled first (so no sign-in slips a new session in), every session
  * is revoked, and both steps are written to auth_events. Running servers refuse the revoked
  * sessions at once through Redis when REDIS_URL is set, else within REVOCATION_POLL_INTERVAL.
  */
 import type { Session, User } from '../store/types.js';
 import { parse, positiveInt, UsageError } from './args.js';
-import { findOneUser, loadCliConfig, run, withSessionManager, withStore } from './context.js';
+import { findOneUser, loadCliConfig, run, withRevocation, withStore } from './context.js';
 import { eventJson } from './events.js';
 import { EXIT, type ExitCode, type Output, outputFor, when } from './output.js';
 
@@ -117,15 +117,15 @@ export async function users(args: readonly string[]): Promise<ExitCode> {
         for (const s of sessions) out.line(`    ${s.id}  since ${when(s.createdAt)}  ${s.ip ?? ''}`);
         return EXIT.ok;
       }
-      return withSessionManager(config, store, out, async (sessions) => {
+      return withRevocation(config, store, out, async ({ accounts }) => {
         if (action === 'disable') {
           const live = await store.sessions.listForUser(user.id, { now: new Date() });
-          const disabled = (await sessions.disableUser(user.id, { reason })) ?? user;
+          const disabled = (await accounts.disable(user.id, { reason })) ?? user;
           out.data({ user: userJson(disabled), revoked_sessions: live.length });
           out.status('ok', `disabled ${user.email}`, `${live.length} live session(s) revoked`);
           return EXIT.ok;
         }
-        const enabled = await sessions.enableUser(user.id, { reason });
+        const enabled = await accounts.enable(user.id, { reason });
         out.data({ user: enabled ? userJson(enabled) : userJson(user) });
         out.status('ok', `enabled ${user.email}`);
         return EXIT.ok;

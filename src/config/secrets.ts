@@ -5,13 +5,13 @@
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
+import { GOOGLE_ISSUER } from '../core/google.js';
 import { fail, isLoopbackHost, ok, type Parsed, parseDuration, parseList, quote, unique } from './parse.js';
 import type { EnvReader } from './reader.js';
 import type { Config } from './types.js';
 
 /** 256 bits: the floor for an HS256 key (RFC 7518 §3.2) and for the sealing key. */
 export const MIN_SECRET_BYTES = 32;
-export const GOOGLE_ISSUER = 'https://accounts.google.com';
 export const DEV_CLIENT_ID = 'gatehouse-dev';
 const DEV_CLIENT_LABEL = 'gatehouse dev-idp client';
 const HOW_TO_GENERATE = 'run `gatehouse init` or use `openssl rand -base64 48`';

@@ -13,14 +13,12 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { Account, KoaContextWithOIDC, Provider } from 'oidc-provider';
-import type { Logger } from '../logger.js';
+import { type Log, silentLog } from '../core/log.js';
 import { ProfileStore } from './accounts.js';
 import { handleInteraction, type InteractionDeps } from './interactions.js';
 import { createMemoryStore, memoryAdapterFactory } from './memory-adapter.js';
 import { loadOidcProvider } from './module.js';
 import { errorPage, pageHeaders } from './pages.js';
-
-export type DevIdpLogger = Pick<Logger, 'info' | 'debug' | 'warn' | 'error'>;
 
 export interface DevIdpOptions {
   /** Full issuer URL including the mount path, e.g. `http://127.0.0.1:8000/dev-idp`. */
@@ -30,7 +28,7 @@ export interface DevIdpOptions {
   readonly redirectUris: readonly string[];
   /** Keys that sign the provider's own cookies (first signs, all verify); random when absent. */
   readonly cookieKeys?: readonly string[];
-  readonly logger?: DevIdpLogger;
+  readonly logger?: Log;
   /** CSPRNG for generated cookie keys; tests may pass their own. */
   readonly random?: (size: number) => Uint8Array;
 }
@@ -43,13 +41,6 @@ export interface DevIdp {
 }
 
 const SCOPES = ['openid', 'email', 'profile'];
-
-const silentLogger: DevIdpLogger = {
-  info: () => {},
-  debug: () => {},
-  warn: () => {},
-  error: () => {},
-};
 
 function validate(options: DevIdpOptions): URL {
   const issuer = URL.parse(options.issuer);
@@ -96,7 +87,7 @@ export async function createDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const issuerUrl = validate(options);
   const issuer = options.issuer;
   const mountPath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? silentLog;
   const random = options.random ?? ((size: number) => randomBytes(size));
   const cookieKeys =
     options.cookieKeys && options.cookieKeys.length > 0

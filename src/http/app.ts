@@ -13,15 +13,17 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { EchoResponder, type Responder } from '../chat/responder.js';
+import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { OidcClient } from '../oidc/client.js';
-import type { SessionManager } from '../session/manager.js';
+import type { Revocation } from '../session/revocation.js';
+import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
 import authPlugin from './auth.js';
+import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
@@ -40,10 +42,15 @@ export interface AppDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
+  readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
-  readonly responder?: Responder;
+  /**
+   * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
+   * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
+   */
+  readonly chat?: Responder | undefined;
   readonly now?: () => number;
   /** Extra readiness reports (Redis…). */
   readonly readinessExtra?: () => Promise<Record<string, Dependency>>;
@@ -66,7 +73,7 @@ const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web'
 export const LIMITS = { bodyBytes: 64 * 1024 } as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, sessions } = deps;
+  const { config, sessions, revocation } = deps;
   const now = deps.now ?? Date.now;
 
   const app = Fastify({
@@ -107,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
+  await app.register(cookieRules, { config });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(securityHeadersPlugin, { config });
   await app.register(cors, {
@@ -173,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerProxyMode(app, {
       config,
       sessions,
+      revocation,
       logger: deps.logger,
       now,
       assertions: deps.assertions,
@@ -207,17 +216,17 @@ export function isProxyMode(config: Config): boolean {
 
 /** Gatehouse's own routes, registered inside the ROUTE_PREFIX scope. */
 async function ownRoutes(own: FastifyInstance, deps: AppDeps, now: () => number): Promise<void> {
-  const { config, store, sessions, oidc } = deps;
+  const { config, store, sessions, revocation, oidc } = deps;
   const authLimit = {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await own.register(authRoutes, { config, store, sessions, oidc, rateLimit: authLimit, now });
+  await own.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
   await own.register(forwardAuthRoutes, { config });
-  await own.register(accountRoutes, { config, store, sessions, now });
+  await own.register(accountRoutes, { store, revocation, now });
   // The tutorial's sample API is off in proxy mode: the upstream is the API.
-  if (!isProxyMode(config)) {
-    await own.register(chatRoutes, { config, store, responder: deps.responder ?? new EchoResponder(), now });
+  if (deps.chat !== undefined && !isProxyMode(config)) {
+    await own.register(chatRoutes, { config, store, responder: deps.chat, now });
   }
   await own.register(healthRoutes, {
     store,

@@ -10,10 +10,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import fp from 'fastify-plugin';
 import type { Config } from '../config/types.js';
 import { GatehouseError } from '../errors.js';
-import { clearSessionCookie, readBearer, sessionCookie } from '../session/cookie.js';
-import type { SessionManager } from '../session/manager.js';
+import type { SessionService } from '../session/service.js';
 import type { RequestMeta, SessionClaims } from '../session/types.js';
-import { readCookie } from './cookies.js';
+import { clearSessionCookie } from './cookies.js';
+import { presentedCredential } from './credentials.js';
 import { sendProblem } from './problem.js';
 
 export interface AuthUser {
@@ -42,15 +42,8 @@ declare module 'fastify' {
 
 export interface AuthPluginOptions {
   readonly config: Config;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
 }
-
-type Presented =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'token'; readonly token: string; readonly via: 'cookie' | 'bearer' }
-  | { readonly kind: 'error'; readonly error: GatehouseError; readonly clearCookie: boolean };
-
-const NONE: Presented = { kind: 'none' };
 
 // The revoked and forged-token 401s are the cheap answer to junk traffic: no Error (and no stack
 // trace capture: the larger part of the ~20 µs this change saved) is built for them.
@@ -90,56 +83,8 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
 
   app.decorateRequest('user', null);
 
-  /** What credentials the request carries; a cookie and a bearer for different users is refused. */
-  function presented(request: FastifyRequest): Presented {
-    const bearer = readBearer(request.headers.authorization);
-    const cookie = readCookie(request.headers.cookie, cookieName);
-    if (bearer === 'malformed') {
-      return {
-        kind: 'error',
-        error: new GatehouseError('invalid_token', 'The Authorization header is malformed.'),
-        clearCookie: false,
-      };
-    }
-    if (cookie.kind === 'duplicate') {
-      return {
-        kind: 'error',
-        error: new GatehouseError('invalid_token', 'The session cookie was sent more than once.'),
-        clearCookie: true,
-      };
-    }
-    if (bearer !== undefined) {
-      if (cookie.kind === 'one' && cookie.value !== bearer) {
-        // SECURITY.md G.33: a cookie for user A with a bearer for user B is a confused request.
-        const a = sessions.check(cookie.value);
-        const b = sessions.check(bearer);
-        const subA = 'claims' in a ? a.claims.sub : undefined;
-        const subB = 'claims' in b ? b.claims.sub : undefined;
-        if (subA !== undefined && subB !== undefined && subA !== subB) {
-          return {
-            kind: 'error',
-            error: new GatehouseError(
-              'conflicting_credentials',
-              'The cookie and the bearer token belong to different users.',
-            ),
-            clearCookie: false,
-          };
-        }
-      }
-      return { kind: 'token', token: bearer, via: 'bearer' };
-    }
-    if (cookie.kind === 'one') {
-      if (cookie.value === '') {
-        return {
-          kind: 'error',
-          error: new GatehouseError('invalid_token', 'The session cookie is empty.'),
-          clearCookie: true,
-        };
-      }
-      return { kind: 'token', token: cookie.value, via: 'cookie' };
-    }
-    return NONE;
-  }
+  const check = (token: string) => sessions.check(token);
+  const presented = (request: FastifyRequest) => presentedCredential(request.headers, cookieName, check);
 
   // Serialised once: the same string @fastify/cookie's setCookie would build per 401 (its
   // per-reply Map, option copy and onSend serialisation showed up on the revoked/forged path).
@@ -168,8 +113,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   ): Promise<AuthUser> {
     const renewed = await sessions.renew(claims, requestMeta(request));
     if (via === 'cookie') {
-      const cookie = sessionCookie(config, renewed.token, renewed.session.expiresAt);
-      reply.setCookie(cookie.name, cookie.value, cookie.options);
+      reply.setSession(renewed.token, renewed.session.expiresAt);
     } else {
       // Bearer clients pick the fresh token up from this header (documented in the API reference).
       reply.header('x-session-token', renewed.token.token);
@@ -245,4 +189,8 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   app.decorate('requireUser', requireUser);
 }
 
-export default fp(authPlugin, { fastify: '5.x', name: 'gatehouse-auth', dependencies: ['@fastify/cookie'] });
+export default fp(authPlugin, {
+  fastify: '5.x',
+  name: 'gatehouse-auth',
+  dependencies: ['@fastify/cookie', 'gatehouse-cookies'],
+});

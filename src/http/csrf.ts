@@ -8,8 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/types.js';
-import { readBearer } from '../session/cookie.js';
 import { readCookie } from './cookies.js';
+import { readBearer } from './credentials.js';
 import { sendProblem } from './problem.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

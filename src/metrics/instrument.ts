@@ -82,7 +82,6 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     completeLogin: (input) => time('complete_login', () => client.completeLogin(input)),
     check: () => time('check', () => client.check()),
     status: () => client.status(),
-    transactionCookieName: (state) => client.transactionCookieName(state),
     close: () => client.close(),
   };
 }

@@ -19,13 +19,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/types.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { constantTimeEqual } from '../core/constant-time.js';
+import { type Log, silentLog } from '../core/log.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
-import { type Clock, systemClock } from '../session/types.js';
 import { parseCallbackQuery, safeErrorCode } from './callback-params.js';
 import { legacyGoogleTokens, runCapturing } from './google-legacy.js';
-import { constantTimeEqual, type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
+import { type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
 import { createVerifiedIdentity } from './identity.js';
-import { type OidcLogger, silentLogger } from './logger.js';
 import { evaluateSignInPolicy } from './policy.js';
 import { createProvider, type ProviderHandle } from './provider.js';
 import { oauthCode, providerFailure } from './provider-errors.js';
@@ -50,8 +51,6 @@ export interface OidcClient {
   status(): ProviderStatus;
   /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
   check(): Promise<ProviderStatus>;
-  /** The transaction cookie name for a state (lets http/ clear it after a provider error). */
-  transactionCookieName(state: string): string;
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
 }
@@ -60,7 +59,7 @@ export interface OidcClientOptions {
   readonly config: Config;
   readonly clock?: Clock;
   readonly random?: (n: number) => Buffer;
-  readonly logger?: OidcLogger;
+  readonly logger?: Log;
   /** Marks a transaction id used: true the first time, false afterwards (the store's, in production). */
   readonly consumeTransaction: (id: string, expiresAt: Date) => Promise<boolean>;
 }
@@ -78,7 +77,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   const acceptDataPictures = config.oidc.allowInsecureIssuer;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? randomBytes;
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? silentLog;
   if (typeof consumeTransaction !== 'function') {
     throw new TypeError('createOidcClient: consumeTransaction must be a function');
   }
@@ -291,7 +290,6 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     completeLogin,
     status: () => provider.status(),
     check: () => provider.check(),
-    transactionCookieName: cookieName,
     close: () => provider.close(),
   };
 }

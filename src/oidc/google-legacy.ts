@@ -11,8 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 
-export const GOOGLE_ISSUER = 'https://accounts.google.com';
-export const GOOGLE_LEGACY_ISSUER = 'accounts.google.com';
+import { GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER } from '../core/google.js';
 
 /** The token response body seen during one code exchange. */
 export interface CaptureSlot {

@@ -8,10 +8,10 @@
  * because we add checks it does not make: `iat` age, header parameters that point at keys,
  * algorithm pinning that never admits HS* or `none`, and `azp` whenever it is present.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { decodeProtectedHeader, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { constantTimeEqual } from '../core/constant-time.js';
+import { GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER } from '../core/google.js';
 import { GatehouseError } from '../errors.js';
-import { GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER } from './google-legacy.js';
 import { providerFailure } from './provider-errors.js';
 
 /** Only public-key algorithms: an HS* token could be "signed" with the client secret or the public key. */
@@ -38,9 +38,6 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 
 /** An ID token is used within seconds of issue; older ones are refused ("a few minutes": SECURITY C12). */
 export const MAX_ID_TOKEN_AGE_SECONDS = 300;
-
-/** Google documents both forms; the scheme-less one is accepted for Google only (google-legacy.ts). */
-export { GOOGLE_ISSUER } from './google-legacy.js';
 
 export interface IdTokenExpectations {
   readonly issuer: string;
@@ -127,10 +124,4 @@ function classifyJoseFailure(err: unknown): GatehouseError {
     return providerFailure(err, 'jwks');
   }
   return rejected('jose', err);
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -3,7 +3,6 @@
  * only the callback verifier may make a VerifiedIdentity.
  */
 export { createOidcClient, type OidcClient, type OidcClientOptions } from './client.js';
-export type { OidcLogger } from './logger.js';
 export { evaluateSignInPolicy, type PolicyDecision } from './policy.js';
 export { MAX_RETURN_TO_LENGTH, safeReturnTo } from './return-to.js';
 export { TRANSACTION_MAX_AGE_SECONDS } from './transaction.js';

@@ -6,10 +6,11 @@
 import { createRemoteJWKSet, customFetch as joseCustomFetch, type RemoteJWKSet } from 'jose';
 import * as oidc from 'openid-client';
 import type { Config } from '../config/types.js';
-import type { Clock } from '../session/types.js';
-import { captureTokenResponses, GOOGLE_ISSUER } from './google-legacy.js';
+import type { Clock } from '../core/clock.js';
+import { GOOGLE_ISSUER } from '../core/google.js';
+import type { Log } from '../core/log.js';
+import { captureTokenResponses } from './google-legacy.js';
 import { createProviderHttpClient } from './http-client.js';
-import type { OidcLogger } from './logger.js';
 import { describeFailure, providerFailure } from './provider-errors.js';
 import type { ProviderStatus } from './types.js';
 
@@ -42,7 +43,7 @@ export interface Provider {
   close(): void;
 }
 
-export function createProvider(options: { config: Config; clock: Clock; logger: OidcLogger }): Provider {
+export function createProvider(options: { config: Config; clock: Clock; logger: Log }): Provider {
   const { config, clock, logger } = options;
   const issuer = config.oidc.issuer;
   const timeoutSeconds = config.oidc.timeoutSeconds;

@@ -9,8 +9,8 @@
  * cookie or one sealed under another key fails to open.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
 import { GatehouseError } from '../errors.js';
-import type { Clock } from '../session/types.js';
 
 /** Lifetime of a login attempt: the cookie's Max-Age and the sealed `createdAt` check (10 minutes). */
 export const TRANSACTION_MAX_AGE_SECONDS = 600;

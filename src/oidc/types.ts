@@ -2,24 +2,7 @@
  * The contract between oidc/ and http/.
  */
 
-declare const verified: unique symbol;
-
-/**
- * An identity that came out of the full callback validation (state, iss, PKCE, ID-token
- * signature and claims, nonce, email_verified, userinfo sub, sign-in policy). Only the
- * callback verifier can make one (the brand is not constructible elsewhere), and only this
- * type can create a user or a session.
- */
-export interface VerifiedIdentity {
-  readonly [verified]: true;
-  readonly issuer: string;
-  readonly subject: string;
-  readonly email: string;
-  readonly emailVerified: true;
-  readonly name: string | null;
-  readonly picture: string | null;
-  readonly hostedDomain: string | null;
-}
+export type { VerifiedIdentity } from '../core/identity.js';
 
 export interface LoginStart {
   /** The provider's authorization URL to redirect the browser to. */
@@ -27,6 +10,8 @@ export interface LoginStart {
   /** The sealed login-transaction cookie: one per attempt, so several tabs can sign in at once. */
   readonly cookie: { readonly name: string; readonly value: string; readonly maxAgeSeconds: number };
 }
+
+import type { VerifiedIdentity } from '../core/identity.js';
 
 export interface LoginResult {
   readonly identity: VerifiedIdentity;

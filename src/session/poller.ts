@@ -13,10 +13,11 @@
  *   throws out of the timer and never drops entries the set already has.
  * - Polls never overlap: a slow database delays the next poll instead of stacking queries.
  */
+
+import type { Clock } from '../core/clock.js';
+import type { Log } from '../core/log.js';
 import type { Store } from '../store/types.js';
-import type { SessionLogger } from './logger.js';
 import type { RevocationSet } from './revocations.js';
-import type { Clock } from './types.js';
 
 /** How far back each poll re-reads, to survive clock differences between instances. */
 export const POLL_OVERLAP_MS = 5_000;
@@ -28,7 +29,7 @@ export interface RevocationPollerOptions {
   readonly sessions: Pick<Store['sessions'], 'revokedSince'>;
   readonly set: RevocationSet;
   readonly clock: Clock;
-  readonly logger: SessionLogger;
+  readonly logger: Log;
   readonly intervalMs: number;
   /** How long a learned revocation stays in the set (TOKEN_TTL + skew). */
   readonly retentionMs: number;

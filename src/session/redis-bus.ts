@@ -4,7 +4,7 @@
  *
  * - Two connections, as Redis requires: a connection in subscriber mode can run no other
  *   command. The publisher connection also serves the shared rate-limit counters (`client`).
- * - Redis is an accelerator, never a dependency: the SessionManager keeps polling the database
+ * - Redis is an accelerator, never a dependency: revocation (session/revocation.ts) keeps polling the database
  *   whatever happens here, so a message lost during an outage is still learned within the poll
  *   interval. Hence nothing here throws into callers: `publish` resolves (and logs) when Redis
  *   is away, `subscribe` resolves after a bounded wait even if Redis never answers (ioredis
@@ -14,7 +14,7 @@
  * - Outages are logged once when they start and once when they end, not per retry.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { SessionLogger } from './logger.js';
+import type { Log } from '../core/log.js';
 import type { RevocationBus } from './types.js';
 
 export const REVOCATION_CHANNEL = 'gatehouse:revocations';
@@ -29,7 +29,7 @@ export interface RedisBusOptions {
   readonly url: string;
   /** The URL with its password redacted, for logs. */
   readonly redactedUrl?: string | undefined;
-  readonly logger: SessionLogger;
+  readonly logger: Log;
   readonly channel?: string;
   /** Connection timeout and the longest wait between reconnect attempts (ms). */
   readonly connectTimeoutMs?: number;
@@ -65,11 +65,12 @@ export class RedisRevocationBus implements RevocationBus {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #channel: string;
-  readonly #logger: SessionLogger;
+  readonly #logger: Log;
   readonly #where: string;
   #down = false;
   #closed = false;
   #listener: ((ids: readonly string[]) => void) | undefined;
+  #onResumed: (() => void) | undefined;
 
   constructor(options: RedisBusOptions) {
     this.#channel = options.channel ?? REVOCATION_CHANNEL;
@@ -172,9 +173,10 @@ export class RedisRevocationBus implements RevocationBus {
     }
   }
 
-  async subscribe(onRevoked: (sessionIds: readonly string[]) => void): Promise<void> {
+  async subscribe(onRevoked: (sessionIds: readonly string[]) => void, onResumed?: () => void): Promise<void> {
     if (this.#closed) return;
     this.#listener = onRevoked;
+    this.#onResumed = onResumed;
     const subscribed = this.#subscriber
       .connect()
       .catch(() => {})
@@ -202,6 +204,7 @@ export class RedisRevocationBus implements RevocationBus {
     if (this.#closed) return;
     this.#closed = true;
     this.#listener = undefined;
+    this.#onResumed = undefined;
     await Promise.all([quit(this.#subscriber), quit(this.#publisher)]);
   }
 
@@ -218,6 +221,8 @@ export class RedisRevocationBus implements RevocationBus {
     if (!this.#down || !this.connected) return;
     this.#down = false;
     this.#logger.info({ event: 'redis_recovered', redis: this.#where }, 'Redis reachable again');
+    // Messages published while we were away are lost: the subscriber catches up from the database.
+    this.#onResumed?.();
   }
 }
 

@@ -7,7 +7,7 @@
  * for that session has expired, and renewal reads the database, which says "revoked". Entries
  * are therefore dropped after that, which bounds memory by the revocations of one TOKEN_TTL.
  */
-import { type Clock, systemClock } from './types.js';
+import { type Clock, systemClock } from '../core/clock.js';
 
 export class RevocationSet {
   /**

@@ -20,7 +20,8 @@
  * reveals nothing useful about a high-entropy key).
  */
 import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { type Clock, type SessionClaims, systemClock } from './types.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { SessionClaims } from './types.js';
 
 /** Longer tokens are rejected before any work (ours are ~300 bytes; cookies must stay < 4 KB). */
 export const MAX_TOKEN_LENGTH = 4096;

@@ -3,13 +3,6 @@
  */
 import type { Session, User } from '../store/types.js';
 
-/** Milliseconds since the epoch; injected so tests can move time. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
-
 /** The claims of a Gatehouse session token (a JWT signed by Gatehouse). */
 export interface SessionClaims {
   /** user id */
@@ -55,6 +48,10 @@ export interface Renewed {
 /** How revocations reach other instances (database polling always; Redis when configured). */
 export interface RevocationBus {
   publish(sessionIds: readonly string[]): Promise<void>;
-  subscribe(onRevoked: (sessionIds: readonly string[]) => void): Promise<void>;
+  /**
+   * `onRevoked` hears every revocation published elsewhere; `onResumed` is told when the bus
+   * comes back after an outage (messages sent meanwhile are lost: time to read the database).
+   */
+  subscribe(onRevoked: (sessionIds: readonly string[]) => void, onResumed?: () => void): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,13 +5,9 @@
  */
 import type { Dialect } from 'kysely';
 import type { Config } from '../config/types.js';
+import type { Log } from '../core/log.js';
 
-export interface DialectLogger {
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-}
-
-export async function createDialect(db: Config['database'], logger?: DialectLogger): Promise<Dialect> {
+export async function createDialect(db: Config['database'], logger?: Log): Promise<Dialect> {
   const queryTimeoutMs = Math.max(1, db.queryTimeoutSeconds) * 1000;
   const poolSize = Math.max(1, Math.floor(db.poolSize));
   const onPoolError = (err: unknown): void => {

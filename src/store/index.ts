@@ -6,8 +6,9 @@
  */
 import { Kysely, sql } from 'kysely';
 import type { Config } from '../config/types.js';
+import type { Log } from '../core/log.js';
 import { codecFor } from './codec.js';
-import { createDialect, type DialectLogger } from './dialect.js';
+import { createDialect } from './dialect.js';
 import { guard } from './errors.js';
 import { createMaintenanceLock } from './maintenance-lock.js';
 import { createMigrations } from './migrator.js';
@@ -20,11 +21,10 @@ import { usersRepository } from './repositories/users.js';
 import type { Database } from './schema.js';
 import type { Store } from './types.js';
 
-export type { DialectLogger } from './dialect.js';
 export type { Database } from './schema.js';
 
 export interface OpenStoreOptions {
-  readonly logger?: DialectLogger;
+  readonly logger?: Log;
 }
 
 export type OpenedStore = Store & { readonly db: Kysely<Database> };

@@ -4,7 +4,7 @@
  * Times are JS `Date`s in and out (UTC in the database).
  */
 
-import type { VerifiedIdentity } from '../oidc/types.js';
+import type { VerifiedIdentity } from '../core/identity.js';
 
 export interface User {
   readonly id: string;

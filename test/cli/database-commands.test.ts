@@ -1,11 +1,13 @@
 /**
  * The database commands as processes (`migrate`, `users`, `sessions`, `events`) on every
  * database: SQLite always, MariaDB and PostgreSQL when TEST_MYSQL_URL / TEST_POSTGRES_URL are set.
- * Users and sessions are created through the store, as a sign-in would; every change the CLI
+ * Users and sessions are created by the sign-in service, as a sign-in does; every change the CLI
  * makes is then read back from the database.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { createSessionParts, type SessionParts } from '../../src/session/compose.js';
 import { type OpenedStore, openStore } from '../../src/store/index.js';
 import type { NewSessionInput } from '../../src/store/types.js';
 import { type CreatedDatabase, describeEachDatabase } from '../helpers/databases.js';
@@ -14,15 +16,29 @@ import { runCli, tempDir } from './run.js';
 
 const HOUR = 3600_000;
 
-function newSession(): NewSessionInput {
+const META = { ip: '203.0.113.7', userAgent: 'test-agent' } as const;
+
+function identity(subject: string, email: string, name: string | null) {
+  return identityForTest({
+    issuer: 'https://issuer.test',
+    subject,
+    email,
+    emailVerified: true,
+    name,
+    picture: null,
+    hostedDomain: null,
+  });
+}
+
+/** A session row that expired an hour ago (no sign-in makes one: the purge's fixture). */
+function expiredSession(): NewSessionInput {
   const now = Date.now();
   return {
     id: randomBytes(16).toString('base64url'),
-    createdAt: new Date(now),
-    expiresAt: new Date(now + 24 * HOUR),
-    idleExpiresAt: new Date(now + HOUR),
-    ip: '203.0.113.7',
-    userAgent: 'test-agent',
+    createdAt: new Date(now - 3 * HOUR),
+    idleExpiresAt: new Date(now - 2 * HOUR),
+    expiresAt: new Date(now - HOUR),
+    ...META,
   };
 }
 
@@ -37,28 +53,18 @@ describeEachDatabase('gatehouse database commands', (target) => {
     expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
     return JSON.parse(result.stdout) as T;
   };
-  const signIn = async (email: string, subject: string) => {
-    const outcome = await store.signIn(
-      identityForTest({
-        issuer: 'https://issuer.test',
-        subject,
-        email,
-        emailVerified: true,
-        name: email,
-        picture: null,
-        hostedDomain: null,
-      }),
-      newSession(),
-    );
-    if ('disabled' in outcome) throw new Error('unexpected disabled user');
-    return outcome;
-  };
+  let sessions: SessionParts;
+  const signIn = (email: string, subject: string) =>
+    sessions.service.signIn(identity(subject, email, email), META);
 
   beforeAll(async () => {
     db = await target.create();
     dir = tempDir();
     env = { DATABASE_URL: db.url, SECRET_KEY: 's'.repeat(40), JWT_SECRET_KEY: 'j'.repeat(40) };
     store = await openStore(db.config);
+    // The server's own sign-in service, on the configuration these commands load.
+    const { config } = loadConfig({ env, dotenv: false });
+    sessions = createSessionParts({ store, config });
   }, 60_000);
 
   afterAll(async () => {
@@ -156,19 +162,11 @@ describeEachDatabase('gatehouse database commands', (target) => {
     const types = (await store.events.list({ userId: user.id })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['user_disabled', 'sessions_revoked_all']));
     // A disabled user's sign-in creates no session.
-    const attempt = await store.signIn(
-      identityForTest({
-        issuer: 'https://issuer.test',
-        subject: 'linus',
-        email: 'linus@example.com',
-        emailVerified: true,
-        name: null,
-        picture: null,
-        hostedDomain: null,
-      }),
-      newSession(),
-    );
-    expect('disabled' in attempt).toBe(true);
+    const before = await store.sessions.listForUser(user.id, { includeInactive: true });
+    await expect(
+      sessions.service.signIn(identity('linus', 'linus@example.com', null), META),
+    ).rejects.toMatchObject({ code: 'user_disabled' });
+    expect(await store.sessions.listForUser(user.id, { includeInactive: true })).toHaveLength(before.length);
 
     const enabled = await json<{ user: { disabled_at: string | null } }>('users', 'enable', user.id);
     expect(enabled.user.disabled_at).toBeNull();
@@ -194,7 +192,8 @@ describeEachDatabase('gatehouse database commands', (target) => {
       '--since',
       '1h',
     );
-    expect(failed.events.map((e) => e.reason)).toEqual(['state_mismatch']);
+    // Newest first; the disabled user's refused sign-in (first test) was audited by the service.
+    expect(failed.events.map((e) => e.reason)).toEqual(['state_mismatch', 'user_disabled']);
 
     const linus = await json<{ events: { type: string; user_id: string }[] }>(
       'events',
@@ -219,24 +218,8 @@ describeEachDatabase('gatehouse database commands', (target) => {
     expect(result.revoked).toContain(session.id);
     expect(await store.sessions.countActive(new Date())).toBe(0);
 
-    const old = newSession();
-    await store.signIn(
-      identityForTest({
-        issuer: 'https://issuer.test',
-        subject: 'old',
-        email: 'old@example.com',
-        emailVerified: true,
-        name: null,
-        picture: null,
-        hostedDomain: null,
-      }),
-      {
-        ...old,
-        createdAt: new Date(Date.now() - 3 * HOUR),
-        idleExpiresAt: new Date(Date.now() - 2 * HOUR),
-        expiresAt: new Date(Date.now() - HOUR),
-      },
-    );
+    const old = expiredSession();
+    await store.signIn(identity('old', 'old@example.com', null), old);
     const purged = await json<{ deleted: number }>('sessions', 'purge');
     expect(purged.deleted).toBeGreaterThan(0);
     expect(await store.sessions.findById(old.id)).toBeUndefined();

@@ -11,10 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserAgent, createBrowser } from '../helpers/browser.js';
-import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
+import { type StartedDevIdp, startDevIdp } from '../helpers/dev-idp.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
+import { signInThroughDevIdp } from '../helpers/sign-in.js';
 import { createCertificate, type TestCertificate } from '../helpers/tls.js';
 
 export const GATEHOUSE_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'gatehouse.conf');
@@ -153,15 +154,12 @@ export async function signIn(
   email: string,
   name = 'Test User',
 ): Promise<{ token: string; setCookie: string }> {
-  const login = await browser.get(`${cluster.publicUrl}/login`);
-  if (login.status !== 302) throw new Error(`/login answered ${login.status}`);
-  const { callbackUrl } = await signInAtDevIdp(browser, login.headers.get('location')!, { email, name });
-  const callback = await browser.navigate(callbackUrl);
-  const first = callback.hops[0]!;
-  if (first.status !== 303) throw new Error(`/auth answered ${first.status}`);
-  const setCookie = first.headers.getSetCookie().find((c) => c.startsWith(`${cluster.cookieName}=`)) ?? '';
-  const token = browser.cookies('localhost').find((c) => c.name === cluster.cookieName)?.value;
-  if (!token) throw new Error('no session cookie after sign-in');
+  const { token, setCookie } = await signInThroughDevIdp(cluster.publicUrl, {
+    email,
+    name,
+    browser,
+    cookieName: cluster.cookieName,
+  });
   return { token, setCookie };
 }
 

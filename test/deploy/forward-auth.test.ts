@@ -93,7 +93,7 @@ describe.skipIf(skip !== undefined)(`forward-auth through nginx${skip ? ` — sk
     });
     expect(logout.status).toBe(204);
     // The instance that signed out refuses at once, the other after its next poll (≤ 1 s).
-    await Promise.all(cluster.instances.map((gh) => gh.gatehouse.sessions.pollOnce()));
+    await Promise.all(cluster.instances.map((gh) => gh.gatehouse.revocation.catchUp()));
     const reached = cluster.app.received.length;
     const settled = await rawRequest(`${cluster.publicUrl}/app/whoami`, {
       headers: { cookie: `${cluster.cookieName}=${token}`, accept: 'application/json' },

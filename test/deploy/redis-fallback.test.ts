@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/session/logger.js';
+import { silentLog } from '../../src/core/log.js';
 import {
   parseRevocationMessage,
   REVOCATION_CHANNEL,
@@ -73,8 +73,8 @@ const redisSkip = redisSkipReason();
 describe.skipIf(redisSkip !== undefined)('RedisRevocationBus over a real Redis', () => {
   it('fans a revocation out to another bus, ignores malformed messages, and is harmless after close', async () => {
     const channel = `${REVOCATION_CHANNEL}:test:${Math.random().toString(36).slice(2)}`;
-    const a = new RedisRevocationBus({ url: REDIS_URL!, logger: silentLogger, channel });
-    const b = new RedisRevocationBus({ url: REDIS_URL!, logger: silentLogger, channel });
+    const a = new RedisRevocationBus({ url: REDIS_URL!, logger: silentLog, channel });
+    const b = new RedisRevocationBus({ url: REDIS_URL!, logger: silentLog, channel });
     const received: string[][] = [];
     try {
       await b.subscribe((ids) => received.push([...ids]));

@@ -137,7 +137,7 @@ for (const target of targets) {
         const third = await signIn(cluster, cluster.browser(), email);
         const [user] = await cluster.instances[0]!.gatehouse.store.users.findByEmail(email);
         const userId = user!.id;
-        await cluster.instances[0]!.gatehouse.sessions.disableUser(userId, { reason: 'operator' });
+        await cluster.instances[0]!.gatehouse.accounts.disable(userId, { reason: 'operator' });
         since = performance.now();
         const each = await Promise.all(
           cluster.instances.map((_, i) => timeUntilRefused(cluster.direct(i), third.token, since)),

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/session/types.js';
+import type { Clock } from '../../src/core/clock.js';
 
 /**
  * A clock tests move by hand (ms since the epoch). Without a start it follows the real time plus

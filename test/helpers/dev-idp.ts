@@ -5,7 +5,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDevIdp, type DevIdpLogger } from '../../src/dev-idp/index.js';
+import type { Log } from '../../src/core/log.js';
+import { createDevIdp } from '../../src/dev-idp/index.js';
 import type { BrowserAgent, Hop } from './browser.js';
 
 export interface StartDevIdpOptions {
@@ -16,7 +17,7 @@ export interface StartDevIdpOptions {
   readonly clientSecret?: string;
   /** Path the provider is mounted under, as in the app. Default `/dev-idp`; `''` for the root. */
   readonly mountPath?: string;
-  readonly logger?: DevIdpLogger;
+  readonly logger?: Log;
 }
 
 export interface StartedDevIdp {

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { AssertionSource } from '../../src/http/proxy/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/runtime.js';
-import type { Clock } from '../../src/session/types.js';
 import { freePort } from './ports.js';
 
 export interface TestGatehouse {
@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** A DATABASE_URL; default a fresh SQLite file. */
   readonly databaseUrl?: string;
+  /** The sample chat routes, as `gatehouse serve` has them (default on). */
+  readonly chat?: boolean;
   /** Proxy mode: an assertion source (a fake in tests of the seam). */
   readonly assertions?: AssertionSource;
 }
@@ -64,6 +66,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<TestGa
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.assertions ? { assertions: options.assertions } : {}),
     purge: false,
+    chat: options.chat ?? true,
   });
   await gatehouse.app.listen({ host: host === 'localhost' ? 'localhost' : '127.0.0.1', port: config.port });
   return {

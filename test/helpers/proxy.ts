@@ -6,8 +6,8 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
+import type { Clock } from '../../src/core/clock.js';
 import type { AssertionSource } from '../../src/http/proxy/index.js';
-import type { Clock } from '../../src/session/types.js';
 import { startGatehouse, type TestGatehouse } from './gatehouse.js';
 import { identityForTest } from './identity.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
@@ -64,8 +64,7 @@ export async function mintSession(
   email: string,
   name: string | null = 'Test User',
 ): Promise<MintedSession> {
-  const { store, sessions } = gh.gatehouse;
-  const outcome = await store.signIn(
+  const { user, session, token } = await gh.gatehouse.sessions.signIn(
     identityForTest({
       issuer: 'https://issuer.example',
       subject: `proxy-${email}-${++subjects}`,
@@ -75,15 +74,13 @@ export async function mintSession(
       picture: null,
       hostedDomain: null,
     }),
-    sessions.newSession({ ip: '127.0.0.1', userAgent: 'test' }),
+    { ip: '127.0.0.1', userAgent: 'test' },
   );
-  if ('disabled' in outcome) throw new Error('user unexpectedly disabled');
-  const { token } = await sessions.issue(outcome.user, outcome.session);
   return {
-    token,
-    sessionId: outcome.session.id,
-    userId: outcome.user.id,
-    cookie: `${gh.config.cookie.name}=${token}`,
+    token: token.token,
+    sessionId: session.id,
+    userId: user.id,
+    cookie: `${gh.config.cookie.name}=${token.token}`,
   };
 }
 

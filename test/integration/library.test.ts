@@ -36,9 +36,8 @@ describe('library use: your own route behind requireUser', () => {
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { code: string }).code).toBe('not_authenticated');
 
-    // A session as a sign-in would leave it: user + session row, then a token.
-    const sessionInput = gh.sessions.newSession({ ip: '127.0.0.1', userAgent: 'test' });
-    const outcome = await gh.store.signIn(
+    // A session as a sign-in leaves it: through the one sign-in service.
+    const { token } = await gh.sessions.signIn(
       identityForTest({
         issuer: 'https://issuer.example',
         subject: 'lib-1',
@@ -48,12 +47,31 @@ describe('library use: your own route behind requireUser', () => {
         picture: null,
         hostedDomain: null,
       }),
-      sessionInput,
+      { ip: '127.0.0.1', userAgent: 'test' },
     );
-    if ('disabled' in outcome) throw new Error('unexpected');
-    const { token } = await gh.sessions.issue(outcome.user, outcome.session);
-    const mine = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${token}` } });
+    const mine = await fetch(`${url}/reports`, { headers: { authorization: `Bearer ${token.token}` } });
     expect(mine.status).toBe(200);
     expect(await mine.json()).toEqual({ owner: 'lib@example.com' });
+  });
+});
+
+describe('library use: the sample chat is opt-in', () => {
+  it('has no /chat routes unless asked for, and has them with chat: true', async () => {
+    const { config } = loadConfig({
+      env: { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'silent' },
+      dotenv: false,
+    });
+    for (const chat of [false, true]) {
+      const gh = await createGatehouse(config, { logger: createLogger(config), purge: false, chat });
+      try {
+        const routes = ['/chat', '/chat/messages'].map((url) => gh.app.hasRoute({ method: 'GET', url }));
+        expect(routes).toEqual([chat, chat]);
+        // Unauthenticated: 401 where the route exists, 404 where it does not.
+        const answer = await gh.app.inject({ method: 'GET', url: '/chat' });
+        expect(answer.statusCode).toBe(chat ? 401 : 404);
+      } finally {
+        await gh.close();
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@
  * endpoint only on its own listener. Each app has its own registry, so two run side by side here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/session/types.js';
+import type { Clock } from '../../src/core/clock.js';
 import { createBrowser } from '../helpers/browser.js';
 import { signInAtDevIdp } from '../helpers/dev-idp.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';

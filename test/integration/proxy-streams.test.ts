@@ -109,7 +109,7 @@ describe('proxy mode: WebSockets and streams', () => {
     const sock = await openSocket(`${wsUrl}/live`, { cookie: s.cookie, origin });
     const upstreamSide = fx.upstream.sockets.at(-1)!;
     const revokedAt = Date.now();
-    await fx.gh.gatehouse.sessions.revoke(s.sessionId, {
+    await fx.gh.gatehouse.revocation.revoke(s.sessionId, {
       reason: 'test',
       type: 'session_revoked',
       userId: s.userId,
@@ -142,7 +142,7 @@ describe('proxy mode: WebSockets and streams', () => {
       ended = true;
     })();
     const endedBefore = fx.upstream.streamsEnded.count;
-    await fx.gh.gatehouse.sessions.revoke(s.sessionId, {
+    await fx.gh.gatehouse.revocation.revoke(s.sessionId, {
       reason: 'test',
       type: 'session_revoked',
       userId: s.userId,

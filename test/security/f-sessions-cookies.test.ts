@@ -244,7 +244,7 @@ describe('F. sessions and cookies', () => {
     const d = await signIn(rig);
     rig.idp.identity = undefined;
     const sub = JSON.parse(Buffer.from(c.token.split('.')[1]!, 'base64url').toString()).sub as string;
-    await rig.gh.gatehouse.sessions.disableUser(sub, { reason: 'operator' });
+    await rig.gh.gatehouse.accounts.disable(sub, { reason: 'operator' });
     expect((await chat(rig, { authorization: `Bearer ${c.token}` })).status).toBe(401);
     expect((await chat(rig, { authorization: `Bearer ${d.token}` })).status).toBe(401);
   });

@@ -124,7 +124,7 @@ describe('J. proxy mode', () => {
     // A public path: identity headers are stripped even when no user is signed in, and a
     // Gatehouse token is recognised (and removed) even when it no longer authenticates.
     const revoked = await mintSession(fx.gh, 'revoked@example.com');
-    await fx.gh.gatehouse.sessions.revoke(revoked.sessionId, { reason: 'test' });
+    await fx.gh.gatehouse.revocation.revoke(revoked.sessionId, { reason: 'test' });
     await plainRequest(`${fx.url}/public/c`, {
       headers: { 'x-auth-email': 'admin@example.com', authorization: `Bearer ${revoked.token}` },
     });
@@ -245,7 +245,7 @@ describe('J. proxy mode', () => {
       })();
 
       const revokedAt = Date.now();
-      await a.gh.gatehouse.sessions.revoke(bob.sessionId, {
+      await a.gh.gatehouse.revocation.revoke(bob.sessionId, {
         reason: 'operator',
         type: 'session_revoked',
         userId: bob.userId,

@@ -9,7 +9,7 @@
  *   connections whose token has expired and re-checks their session the way renewal does; a
  *   live session gets a new deadline (the renewed token's expiry), an ended one is closed.
  */
-import type { Clock } from '../../session/types.js';
+import type { Clock } from '../../core/clock.js';
 
 export type CloseReason = 'revoked' | 'expired';
 

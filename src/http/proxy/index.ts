@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/types.js';
 import { isGatehouseError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { SessionManager } from '../../session/manager.js';
+import type { Revocation } from '../../session/revocation.js';
+import type { SessionService } from '../../session/service.js';
 import { ConnectionTracker } from './connections.js';
 import { type AssertionSource, proxyRoutes } from './route.js';
 import { attachWebSocketProxy } from './websocket.js';
@@ -15,7 +16,8 @@ export type { AssertionSource } from './route.js';
 
 export interface ProxyModeOptions {
   readonly config: Config;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
+  readonly revocation: Revocation;
   readonly logger: Logger;
   readonly now: () => number;
   readonly assertions?: AssertionSource | undefined;
@@ -28,7 +30,7 @@ export async function registerProxyMode(
 ): Promise<ConnectionTracker> {
   const { config, sessions, logger } = options;
   const tracker = new ConnectionTracker({
-    revocations: sessions.revocations,
+    revocations: options.revocation,
     clock: { now: options.now },
     // The renewal check of the auth plugin, without a cookie to issue: is the session still live?
     recheck: async (connection) => {

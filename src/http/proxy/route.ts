@@ -11,7 +11,7 @@ import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/types.js';
 import { ERRORS, type ErrorCode, isGatehouseError } from '../../errors.js';
-import type { SessionManager } from '../../session/manager.js';
+import type { SessionService } from '../../session/service.js';
 import type { AuthUser } from '../auth.js';
 import { sendProblem } from '../problem.js';
 import { isBrowserNavigation } from '../routes/forward-auth.js';
@@ -30,7 +30,7 @@ export interface AssertionSource {
 
 export interface ProxyRouteOptions {
   readonly config: Config;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
   readonly tracker: ConnectionTracker;
   readonly assertions?: AssertionSource | undefined;
   /** ASSERTION_AUDIENCE; default: the chosen upstream's origin. */

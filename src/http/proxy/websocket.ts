@@ -24,11 +24,10 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { Config } from '../../config/types.js';
 import { ERRORS, type ErrorCode, GatehouseError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { readBearer } from '../../session/cookie.js';
-import type { SessionManager } from '../../session/manager.js';
+import type { SessionService } from '../../session/service.js';
 import type { SessionClaims } from '../../session/types.js';
 import type { AuthUser } from '../auth.js';
-import { readCookie } from '../cookies.js';
+import { presentedCredential } from '../credentials.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from '../problem.js';
 import type { ConnectionTracker } from './connections.js';
 import { normaliseTarget, publicPathMatcher, underPrefix } from './path.js';
@@ -39,7 +38,7 @@ import { chooseUpstream } from './upstream.js';
 
 export interface WebSocketProxyOptions {
   readonly config: Config;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
   readonly tracker: ConnectionTracker;
   readonly logger: Logger;
   readonly assertions?: AssertionSource | undefined;
@@ -117,15 +116,11 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
 
   /** The session behind the handshake, renewed if its token expired; throws GatehouseError. */
   async function authenticate(req: IncomingMessage): Promise<AuthUser | null> {
-    const bearer = readBearer(req.headers.authorization);
-    if (bearer === 'malformed')
-      throw new GatehouseError('invalid_token', 'The Authorization header is malformed.');
-    const cookie = readCookie(req.headers.cookie, config.cookie.name);
-    if (cookie.kind === 'duplicate')
-      throw new GatehouseError('invalid_token', 'The session cookie was sent more than once.');
-    const via = bearer !== undefined ? 'bearer' : 'cookie';
-    const token = bearer ?? (cookie.kind === 'one' && cookie.value !== '' ? cookie.value : undefined);
-    if (token === undefined) return null;
+    // The same reading of the credential as every HTTP request (src/http/credentials.ts).
+    const presented = presentedCredential(req.headers, config.cookie.name, (t) => sessions.check(t));
+    if (presented.kind === 'none') return null;
+    if (presented.kind === 'error') throw presented.error;
+    const { token, via } = presented;
     const check = sessions.check(token);
     let claims: SessionClaims;
     if (check.ok) claims = check.claims;

@@ -2,18 +2,15 @@
  * The signed-in user's own data: profile and sessions ("sign out everywhere").
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../config/types.js';
 import { GatehouseError } from '../../errors.js';
-import { clearSessionCookie } from '../../session/cookie.js';
-import type { SessionManager } from '../../session/manager.js';
+import type { Revocation } from '../../session/revocation.js';
 import type { Session, Store, User } from '../../store/types.js';
 import { requestMeta } from '../auth.js';
 import { SECURED, UNAUTHORIZED } from '../schemas.js';
 
 export interface AccountRoutesOptions {
-  readonly config: Config;
   readonly store: Store;
-  readonly sessions: SessionManager;
+  readonly revocation: Revocation;
   readonly now: () => number;
 }
 
@@ -78,7 +75,7 @@ function sessionView(session: Session, currentId: string) {
 }
 
 export async function accountRoutes(app: FastifyInstance, options: AccountRoutesOptions): Promise<void> {
-  const { config, store, sessions, now } = options;
+  const { store, revocation, now } = options;
   app.addSchema(userSchema);
   app.addSchema(sessionSchema);
 
@@ -148,16 +145,13 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRoutes
       const session = await store.sessions.findById(id);
       // Another user's session id answers exactly like an unknown one: no oracle.
       if (!session || session.userId !== auth.id) throw new GatehouseError('not_found', 'No such session.');
-      await sessions.revoke(id, {
+      await revocation.revoke(id, {
         reason: 'user_revoked',
         type: 'session_revoked',
         userId: auth.id,
         meta: requestMeta(request),
       });
-      if (id === auth.sessionId && auth.via === 'cookie') {
-        const cleared = clearSessionCookie(config);
-        reply.setCookie(cleared.name, '', cleared.options);
-      }
+      if (id === auth.sessionId && auth.via === 'cookie') reply.clearSession();
       return reply.code(204).send();
     },
   );
@@ -176,12 +170,11 @@ export async function accountRoutes(app: FastifyInstance, options: AccountRoutes
     },
     async (request, reply) => {
       const auth = request.user!;
-      await sessions.revokeAllForUser(auth.id, {
+      await revocation.revokeAllForUser(auth.id, {
         reason: 'user_sign_out_everywhere',
         meta: requestMeta(request),
       });
-      const cleared = clearSessionCookie(config);
-      if (auth.via === 'cookie') reply.setCookie(cleared.name, '', cleared.options);
+      if (auth.via === 'cookie') reply.clearSession();
       return reply.code(204).send();
     },
   );

@@ -4,26 +4,23 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/types.js';
-import { type ErrorCode, GatehouseError, isGatehouseError } from '../../errors.js';
+import { type ErrorCode, type GatehouseError, isGatehouseError } from '../../errors.js';
 import type { OidcClient } from '../../oidc/client.js';
 import { safeReturnTo } from '../../oidc/return-to.js';
-import type { VerifiedIdentity } from '../../oidc/types.js';
-import { clearSessionCookie, sessionCookie } from '../../session/cookie.js';
-import type { SessionManager } from '../../session/manager.js';
-import type { NewAuthEvent, Store } from '../../store/types.js';
+import type { LoginResult } from '../../oidc/types.js';
+import type { Revocation } from '../../session/revocation.js';
+import type { SessionService } from '../../session/service.js';
 import { requestMeta } from '../auth.js';
 import { readCookiesWithPrefix } from '../cookies.js';
 import { sendError } from '../problem.js';
 
 export interface AuthRoutesOptions {
   readonly config: Config;
-  readonly store: Store;
-  readonly sessions: SessionManager;
+  readonly sessions: SessionService;
+  readonly revocation: Revocation;
   readonly oidc: OidcClient;
   /** Per-IP limits for the sign-in routes (SECURITY.md H.36). */
   readonly rateLimit: { max: number; timeWindow: number };
-  /** The clock (ms) for audit timestamps, so they agree with the session rows. */
-  readonly now: () => number;
 }
 
 /** Failures that send the browser back to the frontend with `?auth_error=`; the rest answer with their status. */
@@ -55,13 +52,7 @@ function wantsNavigation(request: FastifyRequest): boolean {
 }
 
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
-  const { config, store, sessions, oidc } = options;
-  const txCookieOptions = {
-    httpOnly: true,
-    secure: config.cookie.secure,
-    sameSite: 'lax' as const,
-    path: '/',
-  };
+  const { config, sessions, revocation, oidc } = options;
   const rateLimit = { rateLimit: options.rateLimit };
 
   app.get(
@@ -84,10 +75,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { return_to } = request.query as { return_to?: string };
       const start = await oidc.beginLogin({ returnTo: safeReturnTo(return_to, config) });
       noStore(reply);
-      reply.setCookie(start.cookie.name, start.cookie.value, {
-        ...txCookieOptions,
-        maxAge: start.cookie.maxAgeSeconds,
-      });
+      reply.setLoginTransaction(start.cookie);
       return reply.redirect(start.url, 302);
     },
   );
@@ -111,66 +99,34 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const search = q === -1 ? '' : rawUrl.slice(q);
       const txCookies = readCookiesWithPrefix(request.headers.cookie, config.cookie.transactionPrefix);
       const meta = requestMeta(request);
-      let identity: VerifiedIdentity;
-      let returnTo: string;
+      let login: LoginResult;
       try {
-        const result = await oidc.completeLogin({ search, cookies: txCookies });
-        identity = result.identity;
-        returnTo = result.returnTo;
-        reply.clearCookie(result.clearCookie, txCookieOptions);
+        login = await oidc.completeLogin({ search, cookies: txCookies });
       } catch (err) {
-        clearTransactionCookies(reply, txCookies);
-        return signInFailed(request, reply, err, meta);
+        // Only the transaction this callback was for should go, but a failed callback cannot
+        // always tell which one that was; clearing all is safe (other tabs restart their sign-in).
+        reply.clearLoginTransactions(Object.keys(txCookies));
+        if (!isGatehouseError(err)) throw err;
+        await sessions.signInFailed(err, meta);
+        return failed(reply, err);
       }
+      reply.clearLoginTransactions([login.clearCookie]);
       try {
-        const sessionInput = sessions.newSession(meta);
-        const outcome = await store.signIn(identity, sessionInput);
-        if ('disabled' in outcome) {
-          throw new GatehouseError('user_disabled', 'This account has been disabled by an operator.', {
-            reason: 'user_disabled',
-          });
-        }
-        const token = await sessions.issue(outcome.user, outcome.session);
-        const cookie = sessionCookie(config, token, outcome.session.expiresAt);
-        reply.setCookie(cookie.name, cookie.value, cookie.options);
-        await recordQuietly(
-          request,
-          store,
-          { type: 'sign_in', userId: outcome.user.id, sessionId: outcome.session.id, reason: null, ...meta },
-          options.now,
-        );
-        request.log.info({ userId: outcome.user.id, sessionId: outcome.session.id }, 'sign-in succeeded');
-        request.server.metrics.signIn('success');
-        return reply.redirect(returnTo, 303);
+        // The one sign-in service records the outcome (audit, metric, log) either way.
+        const signedIn = await sessions.signIn(login.identity, meta);
+        reply.setSession(signedIn.token, signedIn.session.expiresAt);
+        return reply.redirect(login.returnTo, 303);
       } catch (err) {
-        return signInFailed(request, reply, err, meta);
+        if (!isGatehouseError(err)) throw err;
+        return failed(reply, err);
       }
     },
   );
 
-  async function signInFailed(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    err: unknown,
-    meta: { ip: string | null; userAgent: string | null },
-  ): Promise<FastifyReply> {
-    if (!isGatehouseError(err)) throw err;
-    request.log.warn({ code: err.code, reason: err.reason }, 'sign-in failed');
-    request.server.metrics.signIn('failure', err.reason ?? err.code);
-    await recordQuietly(
-      request,
-      store,
-      { type: 'sign_in_failed', reason: err.reason ?? err.code, ...meta },
-      options.now,
-    );
+  /** Browser navigations land on the frontend with `?auth_error=`; the rest answer with their status. */
+  function failed(reply: FastifyReply, err: GatehouseError): FastifyReply {
     if (redirectsToFrontend(err.code)) return reply.redirect(frontendWithError(config, err.code), 303);
     return sendError(reply, err);
-  }
-
-  function clearTransactionCookies(reply: FastifyReply, cookies: Record<string, string>): void {
-    // Only the transaction this callback was for should go, but a failed callback cannot always
-    // tell which one that was; clearing all is safe (other tabs restart their sign-in).
-    for (const name of Object.keys(cookies)) reply.clearCookie(name, txCookieOptions);
   }
 
   app.post(
@@ -196,15 +152,14 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         if (!isGatehouseError(err) || err.status !== 401) throw err;
       }
       if (user) {
-        await sessions.revoke(user.sessionId, {
+        await revocation.revoke(user.sessionId, {
           reason: 'user_sign_out',
           type: 'sign_out',
           userId: user.id,
           meta: requestMeta(request),
         });
       }
-      const cleared = clearSessionCookie(config);
-      reply.setCookie(cleared.name, '', cleared.options).header('cache-control', 'no-store');
+      reply.clearSession().header('cache-control', 'no-store');
       if (wantsNavigation(request)) return reply.redirect(config.frontendUrl, 303);
       return reply.code(204).send();
     },
@@ -233,18 +188,4 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       return reply.code(200).send();
     },
   );
-}
-
-/** The audit trail must not turn a good response into a 500: a failed write is logged instead. */
-async function recordQuietly(
-  request: FastifyRequest,
-  store: Store,
-  event: Omit<NewAuthEvent, 'at'>,
-  now: () => number,
-): Promise<void> {
-  try {
-    await store.events.record({ ...event, at: new Date(now()) });
-  } catch (err) {
-    request.log.warn({ err: isGatehouseError(err) ? err.code : 'error' }, 'could not write the audit event');
-  }
 }

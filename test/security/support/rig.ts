@@ -7,7 +7,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
-import type { Clock } from '../../../src/session/types.js';
+import type { Clock } from '../../../src/core/clock.js';
 import { type BrowserAgent, createBrowser } from '../../helpers/browser.js';
 import { startGatehouse, type TestGatehouse } from '../../helpers/gatehouse.js';
 import { type HostileProvider, startHostileProvider } from '../../helpers/hostile-provider.js';

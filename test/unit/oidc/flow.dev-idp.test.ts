@@ -6,10 +6,15 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
+import { transactionCookieName } from '../../../src/oidc/transaction.js';
 import { createBrowser } from '../../helpers/browser.js';
 import { cancelAtDevIdp, type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
 import { setConsumer, testConfig } from './support/config.js';
 import { expectFailure, start } from './support/flow.js';
+
+/** The transaction cookie's name for a state, under the test configuration's prefix. */
+const txCookieName = (state: string) =>
+  transactionCookieName(testConfig({ issuer: 'http://127.0.0.1' }).cookie.transactionPrefix, state);
 
 const REDIRECT = 'http://127.0.0.1:8000/auth';
 let idp: StartedDevIdp;
@@ -84,7 +89,7 @@ describe('sign-in through the development provider', () => {
     await expectFailure(
       client.completeLogin({
         search: forged.search,
-        cookies: { [client.transactionCookieName('Zm9yZ2VkLXN0YXRlLWZvcmdlZC1zdGF0ZS1mb3JnZWQ')]: sealed },
+        cookies: { [txCookieName('Zm9yZ2VkLXN0YXRlLWZvcmdlZC1zdGF0ZS1mb3JnZWQ')]: sealed },
       }),
       'login_failed',
       'state_mismatch',
@@ -129,9 +134,7 @@ describe('sign-in through the development provider', () => {
       'provider_error:access_denied',
     );
     expect(err.status).toBe(403);
-    expect(client.transactionCookieName(callback.searchParams.get('state') ?? '')).toBe(
-      Object.keys(s.cookies)[0],
-    );
+    expect(txCookieName(callback.searchParams.get('state') ?? '')).toBe(Object.keys(s.cookies)[0]);
     expect(tokenRequests()).toBe(0);
   });
 

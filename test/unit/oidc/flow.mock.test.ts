@@ -4,9 +4,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOidcClient, type OidcClient } from '../../../src/oidc/client.js';
+import { transactionCookieName } from '../../../src/oidc/transaction.js';
 import { setConsumer, type TestConfigInput, testConfig } from './support/config.js';
 import { expectFailure, start, waitFor } from './support/flow.js';
 import { type MockProvider, startMockProvider } from './support/mock-provider.js';
+
+/** The transaction cookie's name for a state, under the test configuration's prefix. */
+const txCookieName = (state: string) =>
+  transactionCookieName(testConfig({ issuer: 'http://127.0.0.1' }).cookie.transactionPrefix, state);
 
 let mock: MockProvider;
 let client: OidcClient;
@@ -49,7 +54,7 @@ describe('beginLogin', () => {
     expect(b2.get('state')).not.toBe(p.get('state'));
     expect(b2.get('nonce')).not.toBe(p.get('nonce'));
     expect(b2.get('code_challenge')).not.toBe(p.get('code_challenge'));
-    expect(a.cookie.name).toBe(client.transactionCookieName(p.get('state') ?? ''));
+    expect(a.cookie.name).toBe(txCookieName(p.get('state') ?? ''));
     expect(a.cookie.name).not.toBe(b.cookie.name);
     expect(a.cookie.maxAgeSeconds).toBe(600);
   });
@@ -147,7 +152,7 @@ describe('completeLogin', () => {
     await expectFailure(
       client.completeLogin({
         search: callback.search,
-        cookies: { [client.transactionCookieName(forged)]: sealed },
+        cookies: { [txCookieName(forged)]: sealed },
       }),
       'login_failed',
       'state_mismatch',

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Config } from '../../../src/config/types.js';
+import type { Log } from '../../../src/core/log.js';
 import { GatehouseError } from '../../../src/errors.js';
-import type { SessionLogger } from '../../../src/session/logger.js';
-import { SessionManager } from '../../../src/session/manager.js';
+import { createSessionParts, type SessionParts } from '../../../src/session/compose.js';
 import type { IssuedToken, RevocationBus, SessionClaims, TokenCheck } from '../../../src/session/types.js';
 import { openStore } from '../../../src/store/index.js';
 import type { Session, Store, User } from '../../../src/store/types.js';
@@ -28,8 +28,9 @@ export interface LogEntry {
   readonly msg: string | undefined;
 }
 
-export class MemoryLogger implements SessionLogger {
+export class MemoryLogger implements Log {
   readonly entries: LogEntry[] = [];
+  debug(): void {}
   info(obj: object, msg?: string): void {
     this.entries.push({ level: 'info', obj, msg });
   }
@@ -66,7 +67,7 @@ export class Harness {
   readonly config: Config;
   readonly #dir: string;
   readonly #stores: Store[] = [];
-  readonly #managers: SessionManager[] = [];
+  readonly #managers: SessionParts[] = [];
   #n = 0;
 
   constructor(overrides: TestConfigOverrides = {}) {
@@ -82,27 +83,26 @@ export class Harness {
     return store;
   }
 
-  manager(
-    store: Store,
-    extra: { logger?: SessionLogger; bus?: RevocationBus; config?: Config } = {},
-  ): SessionManager {
-    const manager = new SessionManager({
+  /** One instance's session parts (service, revocation, accounts, audit) on `store`. */
+  manager(store: Store, extra: { logger?: Log; bus?: RevocationBus; config?: Config } = {}): SessionParts {
+    const manager = createSessionParts({
       store,
       config: extra.config ?? this.config,
       clock: this.clock,
-      ...extra,
+      log: extra.logger,
+      bus: extra.bus,
     });
     this.#managers.push(manager);
     return manager;
   }
 
-  /** The end of a verified sign-in, as http/ does it: signIn(profile, newSession) then issue. */
+  /** A verified sign-in through the one sign-in service (`store` is kept for call-site symmetry). */
   async signIn(
-    manager: SessionManager,
-    store: Store,
+    manager: SessionParts,
+    _store: Store,
     who = `user${++this.#n}`,
   ): Promise<{ user: User; session: Session; token: IssuedToken }> {
-    const result = await store.signIn(
+    return manager.service.signIn(
       identityForTest({
         issuer: 'https://issuer.test',
         subject: `subject-${who}`,
@@ -112,15 +112,12 @@ export class Harness {
         picture: null,
         hostedDomain: null,
       }),
-      manager.newSession(META),
+      META,
     );
-    if ('disabled' in result) throw new Error('unexpected disabled user');
-    const token = await manager.issue(result.user, result.session);
-    return { user: result.user, session: result.session, token };
   }
 
   async close(): Promise<void> {
-    for (const m of this.#managers) await m.stop();
+    for (const m of this.#managers) await m.revocation.stop();
     for (const s of this.#stores) await s.close();
     rmSync(this.#dir, { recursive: true, force: true });
   }

@@ -18,23 +18,28 @@ describe('SessionManager: revocation', () => {
     const store2 = await h.store();
     const m1 = h.manager(store1);
     const m2 = h.manager(store2);
-    await Promise.all([m1.start(), m2.start()]);
+    await Promise.all([m1.revocation.start(), m2.revocation.start()]);
     const { user, session, token } = await h.signIn(m1, store1);
-    expect(m2.check(token.token).ok).toBe(true);
+    expect(m2.service.check(token.token).ok).toBe(true);
 
     expect(
-      await m1.revoke(session.id, { reason: 'user_sign_out', type: 'sign_out', userId: user.id, meta: META }),
+      await m1.revocation.revoke(session.id, {
+        reason: 'user_sign_out',
+        type: 'sign_out',
+        userId: user.id,
+        meta: META,
+      }),
     ).toBe(true);
-    expect(m1.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
-    expect(m2.check(token.token).ok).toBe(true); // not polled yet: the documented ≤ 1 s window
-    await m2.pollOnce();
-    expect(m2.check(token.token)).toMatchObject({
+    expect(m1.service.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(m2.service.check(token.token).ok).toBe(true); // not polled yet: the documented ≤ 1 s window
+    await m2.revocation.catchUp();
+    expect(m2.service.check(token.token)).toMatchObject({
       ok: false,
       reason: 'revoked',
       claims: { sid: session.id },
     });
 
-    expect(await m1.revoke(session.id, { reason: 'again' })).toBe(false);
+    expect(await m1.revocation.revoke(session.id, { reason: 'again' })).toBe(false);
     const events = await store1.events.list({ type: 'sign_out' });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
@@ -47,17 +52,17 @@ describe('SessionManager: revocation', () => {
 
     // An instance started later loads recent revocations before serving.
     const m3 = h.manager(await h.store());
-    expect(m3.check(token.token).ok).toBe(true);
-    await m3.start();
-    expect(m3.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(m3.service.check(token.token).ok).toBe(true);
+    await m3.revocation.start();
+    expect(m3.service.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
 
     // An instance that never heard of it still refuses at renewal: the row says revoked.
     const m4 = h.manager(await h.store());
     h.clock.advance(16 * 60_000);
-    const check = m4.check(token.token);
+    const check = m4.service.check(token.token);
     expect(check).toMatchObject({ ok: false, reason: 'expired' });
-    await expectCode(m4.renew(claimsOf(check), META), 'session_revoked');
-    expect(m4.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
+    await expectCode(m4.service.renew(claimsOf(check), META), 'session_revoked');
+    expect(m4.service.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
   });
 
   it('reaches other instances through the bus without waiting for a poll', async () => {
@@ -66,13 +71,13 @@ describe('SessionManager: revocation', () => {
     const store = await h.store();
     const m1 = h.manager(store, { bus: bus.endpoint() });
     const m2 = h.manager(await h.store(), { bus: bus.endpoint() });
-    await Promise.all([m1.start(), m2.start()]);
+    await Promise.all([m1.revocation.start(), m2.revocation.start()]);
     const { user, token } = await h.signIn(m1, store);
     const other = await h.signIn(m1, store, 'other');
-    const ids = await m1.revokeAllForUser(user.id, { reason: 'sign_out_everywhere', meta: META });
+    const ids = await m1.revocation.revokeAllForUser(user.id, { reason: 'sign_out_everywhere', meta: META });
     expect(ids).toHaveLength(1);
-    expect(m2.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
-    expect(m2.check(other.token.token).ok).toBe(true);
+    expect(m2.service.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
+    expect(m2.service.check(other.token.token).ok).toBe(true);
     expect(await store.events.list({ type: 'sessions_revoked_all', userId: user.id })).toHaveLength(1);
   });
 
@@ -81,13 +86,14 @@ describe('SessionManager: revocation', () => {
     const store = await h.store();
     const m1 = h.manager(store);
     const m2 = h.manager(await h.store());
-    await m2.start();
+    await m2.revocation.start();
     const { session, token } = await h.signIn(m1, store);
-    await m1.revoke(session.id, { reason: 'operator' });
+    await m1.revocation.revoke(session.id, { reason: 'operator' });
     const deadline = Date.now() + 5_000;
-    while (m2.check(token.token).ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(m2.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
-    await m2.stop();
+    while (m2.service.check(token.token).ok && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(m2.service.check(token.token)).toMatchObject({ ok: false, reason: 'revoked' });
+    await m2.revocation.stop();
   });
 
   it('revokes everything with revokeAll', async () => {
@@ -95,30 +101,30 @@ describe('SessionManager: revocation', () => {
     const store = await h.store();
     const m = h.manager(store);
     const signedIn = await Promise.all([h.signIn(m, store), h.signIn(m, store), h.signIn(m, store)]);
-    const ids = await m.revokeAll({ reason: 'operator' });
+    const ids = await m.revocation.revokeAll({ reason: 'operator' });
     expect([...ids].sort()).toEqual(signedIn.map((s) => s.session.id).sort());
-    for (const s of signedIn) expect(m.check(s.token.token)).toMatchObject({ reason: 'revoked' });
-    expect(await m.revokeAll({ reason: 'operator' })).toEqual([]);
+    for (const s of signedIn) expect(m.service.check(s.token.token)).toMatchObject({ reason: 'revoked' });
+    expect(await m.revocation.revokeAll({ reason: 'operator' })).toEqual([]);
   });
 
   it('forgets revocations once their tokens must have expired (bounded memory)', async () => {
     const h = setup();
     const store = await h.store();
     const m = h.manager(store);
-    await m.start();
+    await m.revocation.start();
     const { session, token } = await h.signIn(m, store);
-    await m.revoke(session.id, { reason: 'operator' });
-    expect(m.revocations.size).toBe(1);
+    await m.revocation.revoke(session.id, { reason: 'operator' });
+    expect(m.revocation.size).toBe(1);
     h.clock.advance(10_000);
-    await m.pollOnce(); // re-reads it (overlap window) and moves the watermark past it
-    expect(m.revocations.size).toBe(1);
+    await m.revocation.catchUp(); // re-reads it (overlap window) and moves the watermark past it
+    expect(m.revocation.size).toBe(1);
     h.clock.advance(900_000 + 30_000 + 1);
-    await m.pollOnce();
-    expect(m.revocations.size).toBe(0);
+    await m.revocation.catchUp();
+    expect(m.revocation.size).toBe(0);
     // Forgotten in memory, still refused: the token has expired and renewal reads the row.
-    const check = m.check(token.token);
+    const check = m.service.check(token.token);
     expect(check).toMatchObject({ ok: false, reason: 'expired' });
-    await expectCode(m.renew(claimsOf(check), META), 'session_revoked');
+    await expectCode(m.service.renew(claimsOf(check), META), 'session_revoked');
   });
 
   it('survives a database outage: logs once, keeps what it knows, catches up on recovery', async () => {
@@ -128,29 +134,29 @@ describe('SessionManager: revocation', () => {
     const logger = new MemoryLogger();
     const m = h.manager(store, { logger });
     const writer = h.manager(real);
-    await m.start();
+    await m.revocation.start();
     const known = await h.signIn(writer, real);
-    await writer.revoke(known.session.id, { reason: 'operator' });
-    await m.pollOnce();
-    expect(m.check(known.token.token)).toMatchObject({ reason: 'revoked' });
+    await writer.revocation.revoke(known.session.id, { reason: 'operator' });
+    await m.revocation.catchUp();
+    expect(m.service.check(known.token.token)).toMatchObject({ reason: 'revoked' });
 
     setDown(true);
     const during = await h.signIn(writer, real);
-    await writer.revoke(during.session.id, { reason: 'operator' });
+    await writer.revocation.revoke(during.session.id, { reason: 'operator' });
     for (let i = 0; i < 5; i++) {
       h.clock.advance(1_000);
-      await expect(m.pollOnce()).resolves.toBeUndefined();
+      await expect(m.revocation.catchUp()).resolves.toBeUndefined();
     }
-    expect(m.revocationPollingHealthy).toBe(false);
-    expect(m.check(known.token.token)).toMatchObject({ reason: 'revoked' });
+    expect(m.revocation.pollingHealthy).toBe(false);
+    expect(m.service.check(known.token.token)).toMatchObject({ reason: 'revoked' });
     expect(logger.entries.filter((e) => e.level === 'warn')).toHaveLength(1);
     expect(logger.entries[0]?.obj).toMatchObject({ event: 'revocation_poll_failed' });
 
     setDown(false);
     h.clock.advance(1_000);
-    await m.pollOnce();
-    expect(m.revocationPollingHealthy).toBe(true);
-    expect(m.check(during.token.token)).toMatchObject({ reason: 'revoked' });
+    await m.revocation.catchUp();
+    expect(m.revocation.pollingHealthy).toBe(true);
+    expect(m.service.check(during.token.token)).toMatchObject({ reason: 'revoked' });
     expect(logger.entries.map((e) => [e.level, (e.obj as { event?: string }).event])).toEqual([
       ['warn', 'revocation_poll_failed'],
       ['info', 'revocation_poll_recovered'],

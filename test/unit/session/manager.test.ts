@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SessionManager } from '../../../src/session/manager.js';
+import { createSessionParts } from '../../../src/session/compose.js';
 import { claimsOf, expectCode, flaky, Harness, META, START } from './harness.js';
 
 const floorS = (ms: number) => Math.floor(ms / 1000) * 1000;
@@ -15,23 +15,24 @@ function setup(overrides: ConstructorParameters<typeof Harness>[0] = {}): Harnes
   return harness;
 }
 
-describe('SessionManager: issuing and checking', () => {
+describe('SessionService: issuing and checking', () => {
   it('creates session rows with 128-bit ids and whole-second expiries', async () => {
     const h = setup();
     const store = await h.store();
     const fixed = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     const m = h.manager(store);
-    const ids = new Set(Array.from({ length: 100 }, () => m.newSession(META).id));
+    const signedIn = await Promise.all(Array.from({ length: 100 }, () => h.signIn(m, store, 'same')));
+    const ids = new Set(signedIn.map((r) => r.session.id));
     expect(ids.size).toBe(100);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    const injected = new SessionManager({
+    const injected = createSessionParts({
       store,
       config: h.config,
       clock: h.clock,
       random: () => Buffer.from(fixed),
     });
-    const s = injected.newSession(META);
-    expect(s).toEqual({
+    const { session: s } = await h.signIn(injected, store);
+    expect(s).toMatchObject({
       id: fixed.toString('base64url'),
       createdAt: new Date(START),
       expiresAt: new Date(floorS(START + 7 * 24 * HOUR)),
@@ -47,7 +48,7 @@ describe('SessionManager: issuing and checking', () => {
     const m = h.manager(store);
     const { user, session, token } = await h.signIn(m, store);
     expect(token.expiresAt).toBe(floorS(START + 900_000));
-    const check = m.check(token.token);
+    const check = m.service.check(token.token);
     expect(check).toEqual({
       ok: true,
       claims: {
@@ -60,11 +61,14 @@ describe('SessionManager: issuing and checking', () => {
       },
     });
     // A session ending in 10 minutes gets a 10-minute token; one ending within the second, none.
-    const short = await m.issue(user, { ...session, idleExpiresAt: new Date(START + 600_000) });
+    const short = await m.service.issue(user, { ...session, idleExpiresAt: new Date(START + 600_000) });
     expect(short.expiresAt).toBe(floorS(START + 600_000));
-    await expectCode(m.issue(user, { ...session, expiresAt: new Date(START + 500) }), 'session_expired');
+    await expectCode(
+      m.service.issue(user, { ...session, expiresAt: new Date(START + 500) }),
+      'session_expired',
+    );
     const anon = await h.signIn(m, store, 'anon');
-    expect('name' in claimsOf(m.check(anon.token.token))).toBe(false);
+    expect('name' in claimsOf(m.service.check(anon.token.token))).toBe(false);
   });
 
   it('refuses tampered tokens as invalid, never throwing', async () => {
@@ -83,9 +87,9 @@ describe('SessionManager: issuing and checking', () => {
       `${t}.${t}`,
       'a'.repeat(10_000),
     ]) {
-      expect(m.check(bad)).toMatchObject({ ok: false, reason: 'invalid' });
+      expect(m.service.check(bad)).toMatchObject({ ok: false, reason: 'invalid' });
     }
-    expect(() => m.check(undefined as unknown as string)).not.toThrow();
+    expect(() => m.service.check(undefined as unknown as string)).not.toThrow();
   });
 });
 
@@ -96,15 +100,15 @@ describe('SessionManager: renewal', () => {
     const m = h.manager(store);
     const { user, session, token } = await h.signIn(m, store);
     h.clock.set(token.expiresAt - 1);
-    expect(m.check(token.token).ok).toBe(true);
+    expect(m.service.check(token.token).ok).toBe(true);
     h.clock.set(token.expiresAt);
-    const expired = m.check(token.token);
+    const expired = m.service.check(token.token);
     expect(expired).toMatchObject({ ok: false, reason: 'expired' });
 
     h.clock.advance(5 * 60_000);
     const now = h.clock.now();
-    const renewed = await m.renew(claimsOf(expired), META);
-    expect(m.check(renewed.token.token)).toEqual({ ok: true, claims: renewed.claims });
+    const renewed = await m.service.renew(claimsOf(expired), META);
+    expect(m.service.check(renewed.token.token)).toEqual({ ok: true, claims: renewed.claims });
     expect(renewed.claims).toMatchObject({ sid: session.id, sub: user.id, iat: Math.floor(now / 1000) });
     expect(renewed.token.expiresAt).toBe(floorS(now + 900_000));
 
@@ -129,17 +133,17 @@ describe('SessionManager: renewal', () => {
     expect(a.token.expiresAt).toBe(idleEnd);
 
     h.clock.set(idleEnd - 1);
-    expect(m.check(a.token.token).ok).toBe(true);
-    const renewed = await m.renew(claimsOf(m.check(a.token.token)), META);
+    expect(m.service.check(a.token.token).ok).toBe(true);
+    const renewed = await m.service.renew(claimsOf(m.service.check(a.token.token)), META);
     expect(renewed.session.idleExpiresAt).toEqual(new Date(floorS(idleEnd - 1 + 600_000)));
 
     h.clock.set(idleEnd);
-    const check = m.check(b.token.token);
+    const check = m.service.check(b.token.token);
     expect(check).toMatchObject({ ok: false, reason: 'expired' });
-    await expectCode(m.renew(claimsOf(check), META), 'session_expired', 'idle_timeout');
+    await expectCode(m.service.renew(claimsOf(check), META), 'session_expired', 'idle_timeout');
     h.clock.set(idleEnd + 1);
-    await expectCode(m.renew(claimsOf(check), META), 'session_expired', 'idle_timeout');
-    expect(m.check(renewed.token.token).ok).toBe(true);
+    await expectCode(m.service.renew(claimsOf(check), META), 'session_expired', 'idle_timeout');
+    expect(m.service.check(renewed.token.token).ok).toBe(true);
   });
 
   it('holds the absolute timeout exactly, however often the session is renewed', async () => {
@@ -153,22 +157,22 @@ describe('SessionManager: renewal', () => {
     let current = token;
     for (let i = 1; i <= 3; i++) {
       h.clock.set(START + i * 900_000);
-      const check = m.check(current.token);
+      const check = m.service.check(current.token);
       expect(check).toMatchObject({ ok: false, reason: 'expired' });
-      current = (await m.renew(claimsOf(check), META)).token;
+      current = (await m.service.renew(claimsOf(check), META)).token;
     }
     // Renewed 15 min before the end: both the token and the idle limit stop at the absolute expiry.
     expect(current.expiresAt).toBe(end);
     expect((await store.sessions.findById(session.id))?.idleExpiresAt).toEqual(new Date(end));
 
     h.clock.set(end - 1);
-    const live = m.check(current.token);
+    const live = m.service.check(current.token);
     expect(live.ok).toBe(true);
-    await m.renew(claimsOf(live), META);
+    await m.service.renew(claimsOf(live), META);
     h.clock.set(end);
-    const check = m.check(current.token);
+    const check = m.service.check(current.token);
     expect(check).toMatchObject({ ok: false, reason: 'expired' });
-    await expectCode(m.renew(claimsOf(check), META), 'session_expired', 'absolute_timeout');
+    await expectCode(m.service.renew(claimsOf(check), META), 'session_expired', 'absolute_timeout');
   });
 
   it('refuses a subject that does not own the session, and a session that is gone', async () => {
@@ -176,9 +180,13 @@ describe('SessionManager: renewal', () => {
     const store = await h.store();
     const m = h.manager(store);
     const { token } = await h.signIn(m, store);
-    const claims = claimsOf(m.check(token.token));
-    await expectCode(m.renew({ ...claims, sub: 'someone-else' }, META), 'invalid_token', 'subject_mismatch');
-    await expectCode(m.renew({ ...claims, sid: 'AAAAAAAAAAAAAAAAAAAAAA' }, META), 'session_expired');
+    const claims = claimsOf(m.service.check(token.token));
+    await expectCode(
+      m.service.renew({ ...claims, sub: 'someone-else' }, META),
+      'invalid_token',
+      'subject_mismatch',
+    );
+    await expectCode(m.service.renew({ ...claims, sid: 'AAAAAAAAAAAAAAAAAAAAAA' }, META), 'session_expired');
   });
 
   it('lets concurrent renewals of one session all succeed', async () => {
@@ -187,9 +195,9 @@ describe('SessionManager: renewal', () => {
     const m = h.manager(store);
     const { token } = await h.signIn(m, store);
     h.clock.advance(20 * 60_000);
-    const claims = claimsOf(m.check(token.token));
-    const results = await Promise.all(Array.from({ length: 8 }, () => m.renew(claims, META)));
-    for (const r of results) expect(m.check(r.token.token).ok).toBe(true);
+    const claims = claimsOf(m.service.check(token.token));
+    const results = await Promise.all(Array.from({ length: 8 }, () => m.service.renew(claims, META)));
+    for (const r of results) expect(m.service.check(r.token.token).ok).toBe(true);
   });
 
   it('passes service_unavailable from the store through unchanged', async () => {
@@ -200,9 +208,13 @@ describe('SessionManager: renewal', () => {
     const { token } = await h.signIn(m, real);
     h.clock.advance(20 * 60_000);
     setDown(true);
-    await expectCode(m.renew(claimsOf(m.check(token.token)), META), 'service_unavailable', 'test');
+    await expectCode(
+      m.service.renew(claimsOf(m.service.check(token.token)), META),
+      'service_unavailable',
+      'test',
+    );
     setDown(false);
-    await expect(m.renew(claimsOf(m.check(token.token)), META)).resolves.toBeDefined();
+    await expect(m.service.renew(claimsOf(m.service.check(token.token)), META)).resolves.toBeDefined();
   });
 });
 
@@ -214,19 +226,22 @@ describe('SessionManager: disabling users', () => {
     const a = await h.signIn(m, store, 'ada');
     const b = await h.signIn(m, store, 'ada');
     expect(b.user.id).toBe(a.user.id);
-    const disabled = await m.disableUser(a.user.id, { reason: 'operator', meta: META });
+    const disabled = await m.accounts.disable(a.user.id, { reason: 'operator', meta: META });
     expect(disabled?.disabledAt).toEqual(new Date(START));
-    for (const s of [a, b]) expect(m.check(s.token.token)).toMatchObject({ reason: 'revoked' });
+    for (const s of [a, b]) expect(m.service.check(s.token.token)).toMatchObject({ reason: 'revoked' });
     expect(await store.events.list({ type: 'user_disabled', userId: a.user.id })).toHaveLength(1);
 
     const fresh = h.manager(await h.store()); // knows nothing in memory
     h.clock.advance(16 * 60_000);
-    await expectCode(fresh.renew(claimsOf(fresh.check(a.token.token)), META), 'session_revoked');
+    await expectCode(
+      fresh.service.renew(claimsOf(fresh.service.check(a.token.token)), META),
+      'session_revoked',
+    );
 
-    const enabled = await m.enableUser(a.user.id, { reason: 'operator' });
+    const enabled = await m.accounts.enable(a.user.id, { reason: 'operator' });
     expect(enabled?.disabledAt).toBeNull();
     expect(await store.events.list({ type: 'user_enabled' })).toHaveLength(1);
-    expect(await m.disableUser('no-such-user', { reason: 'operator' })).toBeUndefined();
+    expect(await m.accounts.disable('no-such-user', { reason: 'operator' })).toBeUndefined();
   });
 
   it('refuses renewal for a user disabled behind its back, and revokes that session', async () => {
@@ -236,10 +251,10 @@ describe('SessionManager: disabling users', () => {
     const { user, session, token } = await h.signIn(m, store);
     await store.users.setDisabled(user.id, new Date(h.clock.now()));
     h.clock.advance(16 * 60_000);
-    const check = m.check(token.token);
+    const check = m.service.check(token.token);
     expect(check).toMatchObject({ ok: false, reason: 'expired' });
-    await expectCode(m.renew(claimsOf(check), META), 'user_disabled');
+    await expectCode(m.service.renew(claimsOf(check), META), 'user_disabled');
     expect((await store.sessions.findById(session.id))?.revokedReason).toBe('user_disabled');
-    expect(m.check(token.token)).toMatchObject({ reason: 'revoked' });
+    expect(m.service.check(token.token)).toMatchObject({ reason: 'revoked' });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clearSessionCookie, readBearer, sessionCookie } from '../../../src/session/cookie.js';
-import { testConfig } from './config.js';
+import { clearSessionCookie, sessionCookie } from '../../../src/http/cookies.js';
+import { readBearer } from '../../../src/http/credentials.js';
+import { testConfig } from '../session/config.js';
 
 const token = { token: 'a.b.c', expiresAt: Date.UTC(2030, 0, 1, 12, 15) };
 const sessionEnd = new Date(Date.UTC(2030, 0, 8, 12));

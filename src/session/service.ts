@@ -1,0 +1,257 @@
+/**
+ * The session service (DESIGN.md "Sessions: fast and revocable"): the one owner of turning a
+ * verified identity into a user, a session and a token, and of checking and renewing tokens.
+ *
+ * - `signIn` is the end of every sign-in method (the browser callback today; ID-token sign-in
+ *   and refresh build on it): upsert the user and create the session in one transaction, refuse
+ *   a disabled user, issue the token, write the audit event and the metric. `signInFailed`
+ *   records a sign-in that failed before it got here (the provider step), the same way.
+ * - `check` is the hot path: signature + expiry + the in-memory revocation set, no database.
+ * - `renew` runs when a genuine token has expired: one indexed read of the session row (and its
+ *   user); if the session is still live — absolute and idle limits honoured, not revoked, user
+ *   enabled — it extends the idle limit, records last_seen_at/last_accessed and issues a fresh
+ *   token. So the database is touched at most once per TOKEN_TTL per client.
+ *
+ * Session expiries are kept on whole seconds (see `#newSession`): a token's `exp` is in seconds,
+ * so with whole-second limits the token ends exactly when its session does, and both the hot
+ * path and renewal refuse at the same instant (SECURITY.md 29: "timeouts hold exactly").
+ */
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/types.js';
+import type { Clock } from '../core/clock.js';
+import type { VerifiedIdentity } from '../core/identity.js';
+import type { Log } from '../core/log.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { NewSessionInput, Session, Store, User } from '../store/types.js';
+import type { AuditLog } from './audit.js';
+import type { Revocation } from './revocation.js';
+import { TokenCodec } from './token.js';
+import type { IssuedToken, Renewed, RequestMeta, SessionClaims, TokenCheck } from './types.js';
+
+/** Outcomes reported as they happen, for metrics (src/metrics); must not throw. */
+export interface SessionObserver {
+  signIn?(result: 'success' | 'failure', reason?: string | null): void;
+  renewal?(result: 'renewed' | 'refused', reason: string | null): void;
+}
+
+export interface SessionServiceOptions {
+  readonly store: Store;
+  readonly config: Pick<Config, 'session' | 'secrets'>;
+  readonly revocation: Revocation;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** CSPRNG bytes; injectable for tests. */
+  readonly random?: ((bytes: number) => Buffer) | undefined;
+  readonly observer?: SessionObserver | undefined;
+}
+
+export interface SessionUser {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+}
+
+export interface SessionLimits {
+  readonly id: string;
+  readonly expiresAt: Date;
+  readonly idleExpiresAt: Date;
+}
+
+/** A completed sign-in: the user, the new session and its first token. */
+export interface SignedIn {
+  readonly user: User;
+  readonly session: Session;
+  readonly token: IssuedToken;
+}
+
+const floorToSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+export class SessionService {
+  readonly #store: Store;
+  readonly #revocation: Revocation;
+  readonly #audit: AuditLog;
+  readonly #clock: Clock;
+  readonly #log: Log;
+  readonly #random: (bytes: number) => Buffer;
+  readonly #observer: SessionObserver | undefined;
+  readonly #codec: TokenCodec;
+  readonly #ttlMs: number;
+  readonly #idleMs: number;
+  readonly #tokenTtlMs: number;
+
+  constructor(options: SessionServiceOptions) {
+    const { ttlSeconds, idleTtlSeconds, tokenTtlSeconds } = options.config.session;
+    for (const [name, v] of Object.entries({ ttlSeconds, idleTtlSeconds, tokenTtlSeconds })) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`session.${name} must be whole seconds ≥ 1`);
+    }
+    this.#store = options.store;
+    this.#revocation = options.revocation;
+    this.#audit = options.audit;
+    this.#clock = options.clock;
+    this.#log = options.log;
+    this.#random = options.random ?? randomBytes;
+    this.#observer = options.observer;
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#idleMs = idleTtlSeconds * 1000;
+    this.#tokenTtlMs = tokenTtlSeconds * 1000;
+    this.#codec = new TokenCodec(options.config.secrets.jwtSecretKeys, this.#clock);
+  }
+
+  /**
+   * The end of a verified sign-in, whatever the method: user and session in one transaction
+   * (upserted by issuer and subject, never merged by email), the first token, the audit event
+   * and the metric. Throws `user_disabled` for a disabled account (no session is created);
+   * `service_unavailable` from the store passes through. Failures are recorded here.
+   */
+  async signIn(identity: VerifiedIdentity, meta: RequestMeta): Promise<SignedIn> {
+    try {
+      const outcome = await this.#store.signIn(identity, this.#newSession(meta));
+      if ('disabled' in outcome) {
+        throw new GatehouseError('user_disabled', 'This account has been disabled by an operator.', {
+          reason: 'user_disabled',
+        });
+      }
+      const { user, session } = outcome;
+      const token = await this.issue(user, session);
+      await this.#audit.record('sign_in', { userId: user.id, sessionId: session.id, meta });
+      this.#log.info({ userId: user.id, sessionId: session.id }, 'sign-in succeeded');
+      this.#observer?.signIn?.('success');
+      return { user, session, token };
+    } catch (err) {
+      if (isGatehouseError(err)) await this.signInFailed(err, meta);
+      throw err;
+    }
+  }
+
+  /** Records a sign-in that failed (log, audit trail, metric); the reason is a machine word. */
+  async signInFailed(err: GatehouseError, meta: RequestMeta): Promise<void> {
+    const reason = err.reason ?? err.code;
+    this.#log.warn({ code: err.code, reason }, 'sign-in failed');
+    this.#observer?.signIn?.('failure', reason);
+    await this.#audit.record('sign_in_failed', { reason, meta });
+  }
+
+  /** Hot path: synchronous, no database. */
+  check(token: string): TokenCheck {
+    const result = this.#codec.verify(token);
+    if (!result.ok && result.reason === 'invalid') return result;
+    // Revoked wins over expired: a revoked session is not a renewal candidate.
+    if (this.#revocation.has(result.claims.sid))
+      return { ok: false, reason: 'revoked', claims: result.claims };
+    return result;
+  }
+
+  /** A token for `session`, never outliving it: exp = min(now + TOKEN_TTL, idle, absolute expiry). */
+  async issue(user: SessionUser, session: SessionLimits): Promise<IssuedToken> {
+    return (await this.#issue(user, session)).token;
+  }
+
+  /**
+   * Renews an expired token (claims from `check`'s `expired` answer): one indexed read, then
+   * touch + fresh token. Throws GatehouseError `session_revoked` / `session_expired` /
+   * `user_disabled` / `invalid_token`; `service_unavailable` from the store passes through.
+   * Concurrent renewals of one session are harmless: each touches the row and gets a token.
+   */
+  async renew(claims: SessionClaims, meta: RequestMeta): Promise<Renewed> {
+    try {
+      const renewed = await this.#renew(claims, meta);
+      this.#observer?.renewal?.('renewed', null);
+      return renewed;
+    } catch (err) {
+      this.#observer?.renewal?.(
+        'refused',
+        err instanceof GatehouseError ? (err.reason ?? err.code) : 'error',
+      );
+      throw err;
+    }
+  }
+
+  /** A new session row's values. Expiries are floored to whole seconds (see the file comment). */
+  #newSession(meta: RequestMeta): NewSessionInput {
+    const now = this.#clock.now();
+    const expiresAt = floorToSecond(now + this.#ttlMs);
+    return {
+      id: this.#newSessionId(),
+      createdAt: new Date(now),
+      expiresAt: new Date(expiresAt),
+      idleExpiresAt: new Date(Math.min(floorToSecond(now + this.#idleMs), expiresAt)),
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    };
+  }
+
+  #newSessionId(): string {
+    const bytes = this.#random(16);
+    if (bytes.length !== 16) throw new TypeError('random(16) must return 16 bytes');
+    return Buffer.from(bytes).toString('base64url');
+  }
+
+  async #issue(
+    user: SessionUser,
+    session: SessionLimits,
+  ): Promise<{ token: IssuedToken; claims: SessionClaims }> {
+    const now = this.#clock.now();
+    const iat = Math.floor(now / 1000);
+    const exp = Math.floor(
+      Math.min(now + this.#tokenTtlMs, session.idleExpiresAt.getTime(), session.expiresAt.getTime()) / 1000,
+    );
+    // Less than a second of session left: no token can be both valid and inside the session.
+    if (exp <= iat) throw new GatehouseError('session_expired', undefined, { reason: 'session_ending' });
+    const claims: SessionClaims =
+      user.name === null
+        ? { sub: user.id, sid: session.id, email: user.email, iat, exp }
+        : { sub: user.id, sid: session.id, email: user.email, name: user.name, iat, exp };
+    const token = await this.#codec.sign(claims);
+    return { token: { token, expiresAt: exp * 1000 }, claims };
+  }
+
+  async #renew(claims: SessionClaims, meta: RequestMeta): Promise<Renewed> {
+    if (this.#revocation.has(claims.sid)) {
+      throw new GatehouseError('session_revoked', undefined, { reason: 'revoked' });
+    }
+    const found = await this.#store.sessions.findWithUser(claims.sid);
+    // A genuine token whose row is gone: the session expired (or was revoked) and was purged.
+    if (found === undefined)
+      throw new GatehouseError('session_expired', undefined, { reason: 'session_gone' });
+    const { session, user } = found;
+    if (session.userId !== claims.sub) {
+      throw new GatehouseError('invalid_token', undefined, { reason: 'subject_mismatch' });
+    }
+    if (session.revokedAt !== null) {
+      this.#revocation.remember(session.id);
+      throw new GatehouseError('session_revoked', undefined, { reason: session.revokedReason ?? 'revoked' });
+    }
+    const now = this.#clock.now();
+    if (now >= session.expiresAt.getTime()) {
+      throw new GatehouseError('session_expired', undefined, { reason: 'absolute_timeout' });
+    }
+    if (now >= session.idleExpiresAt.getTime()) {
+      throw new GatehouseError('session_expired', undefined, { reason: 'idle_timeout' });
+    }
+    if (user.disabledAt !== null) {
+      // The answer is user_disabled either way; the revocation is tidying (disabling already
+      // revoked every session unless the user was disabled behind our back).
+      try {
+        await this.#revocation.revoke(session.id, {
+          reason: 'user_disabled',
+          type: 'session_revoked',
+          userId: user.id,
+          meta,
+        });
+      } catch (err) {
+        this.#log.warn({ event: 'revoke_failed', err }, "could not revoke a disabled user's session");
+      }
+      throw new GatehouseError('user_disabled', undefined, { reason: 'user_disabled' });
+    }
+
+    const expiresAt = session.expiresAt.getTime();
+    const idleExpiresAt = new Date(Math.min(floorToSecond(now + this.#idleMs), expiresAt));
+    const lastSeenAt = new Date(now);
+    await this.#store.sessions.touch(session.id, user.id, lastSeenAt, idleExpiresAt);
+    const renewedSession: Session = { ...session, lastSeenAt, idleExpiresAt };
+    const renewedUser: User = { ...user, lastAccessed: lastSeenAt };
+    const issued = await this.#issue(renewedUser, renewedSession);
+    return { token: issued.token, claims: issued.claims, user: renewedUser, session: renewedSession };
+  }
+}
