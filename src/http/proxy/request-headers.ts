@@ -7,6 +7,7 @@
  * and no client can speak for Gatehouse.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { readBearer } from '../credentials.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies also drop. */
 const HOP_BY_HOP = [
@@ -92,12 +93,6 @@ export function withoutGatehouseCookies(
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
-function bearerToken(value: string | string[] | undefined): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
-  return match?.[1];
-}
-
 /** Rewrites `headers` in place into what the upstream receives, and returns it. */
 export function upstreamRequestHeaders(
   headers: IncomingHttpHeaders,
@@ -113,8 +108,11 @@ export function upstreamRequestHeaders(
   if (cookie === undefined) delete headers.cookie;
   else headers.cookie = cookie;
 
-  const token = bearerToken(headers.authorization);
-  if (token !== undefined && context.isGatehouseToken(token)) delete headers.authorization;
+  // Read as authentication reads it (src/http/credentials.ts), so what authenticated is what goes.
+  const token = readBearer(headers.authorization);
+  if (typeof token === 'string' && token !== 'malformed' && context.isGatehouseToken(token)) {
+    delete headers.authorization;
+  }
 
   if (context.host !== undefined) headers.host = context.host;
 
