@@ -89,6 +89,12 @@ export const ERRORS = {
     title: 'Method not allowed',
     description: 'The route exists but not with this method (for example `GET /logout`).',
   },
+  request_timeout: {
+    status: 408,
+    title: 'Request timeout',
+    description:
+      'The request headers or body did not arrive within `REQUEST_TIMEOUT`; the connection is closed.',
+  },
   payload_too_large: {
     status: 413,
     title: 'Request body too large',

@@ -19,6 +19,7 @@ import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
 import type { Revocation } from './session/revocation.js';
 import type { SessionService } from './session/service.js';
+import { CLOCK_SKEW_SECONDS } from './session/token.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -194,7 +195,9 @@ export async function purge(
 ): Promise<{ sessions: number; events: number }> {
   const now = clock.now();
   try {
-    const sessions = await store.sessions.purgeExpired(new Date(now));
+    // Another instance's clock may run behind ours by the tolerated skew: its verifier accepts a
+    // token until then, so the row (and a revocation in it) stays that much longer (SECURITY.md 41).
+    const sessions = await store.sessions.purgeExpired(new Date(now - CLOCK_SKEW_SECONDS * 1000));
     const events = await store.events.purgeOlderThan(new Date(now - config.audit.retentionSeconds * 1000));
     if (sessions + events > 0) logger.info({ sessions, events }, 'purged expired rows');
     return { sessions, events };

@@ -51,6 +51,8 @@ export interface OidcClient {
   status(): ProviderStatus;
   /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
   check(): Promise<ProviderStatus>;
+  /** Transaction cookies `/login` clears before adding one (SECURITY.md 44): expired, then oldest. */
+  transactionCookiesToDrop(cookies: Readonly<Record<string, string>>): string[];
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
 }
@@ -62,6 +64,14 @@ export interface OidcClientOptions {
   readonly logger?: Log;
   /** Marks a transaction id used: true the first time, false afterwards (the store's, in production). */
   readonly consumeTransaction: (id: string, expiresAt: Date) => Promise<boolean>;
+}
+
+const ID_TOKEN_EMAIL_CLAIMS = JSON.stringify({
+  id_token: { email: { essential: true }, email_verified: { essential: true } },
+});
+
+function hasAllowList(policy: Config['policy']): boolean {
+  return policy.hostedDomains.length > 0 || policy.emailDomains.length > 0 || policy.emails.length > 0;
 }
 
 /** 256 bits from the CSPRNG, base64url: state, nonce, PKCE verifier (43 chars, RFC 7636 §4.1), id. */
@@ -112,6 +122,11 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       code_challenge_method: 'S256',
     };
     // Google's `hd` only pre-selects the account chooser; the claim is still checked (policy.ts).
+    // Ask for the email in the ID token itself (Core §5.5) where the provider says it can: the
+    // allow-lists are applied to ID-token claims only (SECURITY.md 19).
+    if (configuration.serverMetadata().claims_parameter_supported === true) {
+      parameters.claims = ID_TOKEN_EMAIL_CLAIMS;
+    }
     const [onlyHostedDomain, ...others] = config.policy.hostedDomains;
     if (onlyHostedDomain !== undefined && others.length === 0) parameters.hd = onlyHostedDomain;
     const url = oidc.buildAuthorizationUrl(configuration, parameters);
@@ -198,9 +213,17 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
 
     // 7–8. Email and policy on the verified ID-token claims; userinfo for the profile. When the ID
     // token carries no email at all (some providers only put it in userinfo), the sub-checked
-    // userinfo response is the source instead (Core §5.3.2).
+    // userinfo response is the source instead (Core §5.3.2) — but only when no allow-list is
+    // configured: SECURITY.md 19 applies allow-lists to verified token claims only, and userinfo
+    // is an unsigned answer. With an allow-list such a sign-in is refused (the `claims` request
+    // parameter asks for the email in the ID token where the provider supports it).
     let userinfo: oidc.UserInfoResponse | undefined;
-    if (claims.email === undefined) userinfo = await getUserinfo(handle, tokens.accessToken, claims);
+    if (claims.email === undefined) {
+      if (hasAllowList(config.policy)) {
+        throw new GatehouseError('login_failed', undefined, { reason: 'email_not_in_id_token' });
+      }
+      userinfo = await getUserinfo(handle, tokens.accessToken, claims);
+    }
     const source: Readonly<Record<string, unknown>> = userinfo ?? claims;
     const email = checkEmail(source);
     const hostedDomain = typeof source.hd === 'string' && source.hd !== '' ? source.hd : null;
@@ -290,6 +313,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     completeLogin,
     status: () => provider.status(),
     check: () => provider.check(),
+    transactionCookiesToDrop: (cookies) => sealer.toDrop(cookies),
     close: () => provider.close(),
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { readBearer } from '../credentials.js';
+import { encodeIdentityHeader } from '../identity-headers.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones proxies also drop. */
 const HOP_BY_HOP = [
@@ -49,31 +50,6 @@ export interface RequestHeaderContext {
   readonly host: string | undefined;
   /** `X-Gatehouse-Assertion`, when an assertion source is configured and a user is signed in. */
   readonly assertion: string | undefined;
-}
-
-/**
- * A header value that may hold more than visible ASCII (a name, an email with an IDN), as
- * percent-encoded UTF-8: every byte outside `!`..`~`, and `%` itself, becomes `%XX`, so the
- * value is pure ASCII and decodes unambiguously (`decodeURIComponent`, `urllib.parse.unquote`).
- */
-export function percentEncodeHeaderValue(value: string): string {
-  let plain = true;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e || c === 0x25) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return value;
-  let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    out +=
-      byte >= 0x21 && byte <= 0x7e && byte !== 0x25
-        ? String.fromCharCode(byte)
-        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
 }
 
 /** The Cookie header without Gatehouse's cookies; undefined when nothing is left. */
@@ -118,9 +94,9 @@ export function upstreamRequestHeaders(
 
   const { user } = context;
   if (user !== null) {
-    headers['x-auth-user-id'] = percentEncodeHeaderValue(user.id);
-    headers['x-auth-email'] = percentEncodeHeaderValue(user.email);
-    if (user.name !== null) headers['x-auth-name'] = percentEncodeHeaderValue(user.name);
+    headers['x-auth-user-id'] = encodeIdentityHeader(user.id);
+    headers['x-auth-email'] = encodeIdentityHeader(user.email);
+    if (user.name !== null) headers['x-auth-name'] = encodeIdentityHeader(user.name);
     // Roles and groups arrive with authorization; the headers are always present for a user, so
     // an upstream can rely on them (an empty value means "none").
     headers['x-auth-roles'] = '';

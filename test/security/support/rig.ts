@@ -34,11 +34,13 @@ export interface RigOptions {
   /** Reuse a provider (e.g. two instances behind one provider). */
   readonly idp?: HostileProvider;
   readonly databaseUrl?: string;
+  /** A clock set before start (e.g. an instance started "later"). */
+  readonly clock?: TestClock;
 }
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const idp = options.idp ?? (await startHostileProvider({ host: 'localhost' }));
-  const clock = new TestClock();
+  const clock = options.clock ?? new TestClock();
   const port = await freePort();
   const gh = await startGatehouse({
     clock,

@@ -3,17 +3,14 @@
  * choice, and the header rules of what the upstream receives and what the client gets back (J.51).
  */
 import { describe, expect, it } from 'vitest';
+import { encodeIdentityHeader } from '../../../src/http/identity-headers.js';
 import {
   compilePathPattern,
   normaliseTarget,
   publicPathMatcher,
   underPrefix,
 } from '../../../src/http/proxy/path.js';
-import {
-  percentEncodeHeaderValue,
-  upstreamRequestHeaders,
-  withoutGatehouseCookies,
-} from '../../../src/http/proxy/request-headers.js';
+import { upstreamRequestHeaders, withoutGatehouseCookies } from '../../../src/http/proxy/request-headers.js';
 import { clientResponseHeaders, gatehouseCookieNames } from '../../../src/http/proxy/response-headers.js';
 import { chooseUpstream } from '../../../src/http/proxy/upstream.js';
 
@@ -174,12 +171,12 @@ describe('request header rules', () => {
     );
   });
 
-  it('percent-encodes anything but visible ASCII, and % itself', () => {
-    expect(percentEncodeHeaderValue('plain-ascii@example.com')).toBe('plain-ascii@example.com');
-    expect(percentEncodeHeaderValue('Ann Lee')).toBe('Ann%20Lee');
-    expect(percentEncodeHeaderValue('100%')).toBe('100%25');
-    expect(percentEncodeHeaderValue('a\r\nX-Evil: 1')).toBe('a%0D%0AX-Evil:%201');
-    expect(decodeURIComponent(percentEncodeHeaderValue('李 🙂 Zoë'))).toBe('李 🙂 Zoë');
+  it('identity values go through the shared encoder: anything but visible ASCII, and % itself, percent-encoded', () => {
+    expect(encodeIdentityHeader('plain-ascii@example.com')).toBe('plain-ascii@example.com');
+    expect(encodeIdentityHeader('Ann Lee')).toBe('Ann%20Lee');
+    expect(encodeIdentityHeader('100%')).toBe('100%25');
+    expect(encodeIdentityHeader('a\r\nX-Evil: 1')).toBe('a%0D%0AX-Evil:%201');
+    expect(decodeURIComponent(encodeIdentityHeader('李 🙂 Zoë'))).toBe('李 🙂 Zoë');
   });
 
   it('drops the Cookie header when nothing else is left', () => {

@@ -3,7 +3,12 @@ import { loadConfig } from '../../../src/config/index.js';
 import { contentSecurityPolicy, securityHeaders } from '../../../src/http/security-headers.js';
 
 function config(env: Record<string, string>) {
-  return loadConfig({ env: { NODE_ENV: 'test', ...env }, cwd: '/nonexistent', dotenv: false }).config;
+  // DEV_PROVIDER: these configurations name no provider and use example.com URLs (SECURITY.md 48).
+  return loadConfig({
+    env: { NODE_ENV: 'test', DEV_PROVIDER: 'anywhere', ...env },
+    cwd: '/nonexistent',
+    dotenv: false,
+  }).config;
 }
 
 describe('security headers', () => {
