@@ -130,6 +130,12 @@ export const ERRORS = {
     title: 'The upstream service failed',
     description: 'An upstream service (for example the chat model API) failed.',
   },
+  upstream_unavailable: {
+    status: 502,
+    title: 'The upstream is unavailable',
+    description:
+      'Proxy mode: the upstream refused the connection, reset it, or answered with something that is not HTTP.',
+  },
   service_unavailable: {
     status: 503,
     title: 'Service temporarily unavailable',
@@ -139,6 +145,11 @@ export const ERRORS = {
     status: 504,
     title: 'The sign-in provider did not answer in time',
     description: 'The sign-in provider did not answer within `OIDC_TIMEOUT`.',
+  },
+  upstream_timeout: {
+    status: 504,
+    title: 'The upstream did not answer in time',
+    description: 'Proxy mode: the upstream sent no response headers within `UPSTREAM_TIMEOUT`.',
   },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 

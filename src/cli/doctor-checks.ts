@@ -47,6 +47,10 @@ export function googleChecks(config: Config, checks: Check[]): void {
   const add = adder(checks, 'Google Cloud Console');
   add('info', `Authorized redirect URI:      ${config.redirectUrl}`);
   add('info', `Authorized JavaScript origin: ${config.publicOrigin}`);
+  if (config.proxy.upstreams.length > 0) {
+    const upstreams = config.proxy.upstreams.map((u) => `${u.prefix || '/'} → ${u.url}`).join(', ');
+    add('info', `proxy mode: Gatehouse's own routes under ${config.routePrefix}/; proxied: ${upstreams}`);
+  }
   if (config.oidc.devProvider) {
     add(
       'info',

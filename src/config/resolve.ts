@@ -26,6 +26,7 @@ import {
   parseTrustProxyEntry,
   unique,
 } from './parse.js';
+import { resolveProxy } from './proxy.js';
 import type { EnvReader } from './reader.js';
 import { resolveOidc, resolveSecrets } from './secrets.js';
 import type { Config, LogLevel, NodeEnv } from './types.js';
@@ -147,9 +148,10 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
   const requestTimeoutSeconds = reader.read('REQUEST_TIMEOUT', positive, 30);
   const keepAliveTimeoutSeconds = reader.read('KEEP_ALIVE_TIMEOUT', positive, 72);
 
-  const urls = resolveUrls(reader, production, port);
+  const proxied = resolveProxy(reader);
+  const urls = resolveUrls(reader, production, port, proxied?.routePrefix);
   const secrets = resolveSecrets(reader, production);
-  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, host);
+  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, host, urls?.routePrefix);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),
@@ -190,6 +192,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     requestTimeoutSeconds === undefined ||
     keepAliveTimeoutSeconds === undefined ||
     urls === undefined ||
+    proxied === undefined ||
     secrets === undefined ||
     oidc === undefined ||
     policy.hostedDomains === undefined ||
@@ -224,6 +227,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     session,
     rateLimit: { auth: rateLimit.auth, api: rateLimit.api },
     chat,
+    proxy: proxied.proxy,
     server: { requestTimeoutSeconds, keepAliveTimeoutSeconds },
     metrics: { port: metricsPort, allow: metricsAllow },
     audit: { retentionSeconds },

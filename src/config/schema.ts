@@ -65,7 +65,7 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       {
         name: 'REDIRECT_URL',
         // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} shown to readers
-        default: '`${PUBLIC_URL}/auth`',
+        default: '`${PUBLIC_URL}${ROUTE_PREFIX}/auth`',
         description:
           'The callback registered at the provider. Taken from configuration only, never from request headers.',
       },
@@ -92,6 +92,46 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         default: '—',
         description:
           "Share the session cookie with a parent domain (`example.com`). Must equal, or be a parent of, `PUBLIC_URL`'s host. The cookie is then named `__Secure-gatehouse` instead of `__Host-gatehouse`.",
+      },
+    ],
+  },
+  {
+    title: 'Proxy mode',
+    variables: [
+      {
+        name: 'UPSTREAM_URL',
+        default: '—',
+        description:
+          "When set, every request outside Gatehouse's own routes is authenticated and proxied to this http(s) origin (an optional base path is prepended to every forwarded path). See docs/proxy.md.",
+      },
+      {
+        name: 'UPSTREAMS',
+        default: '—',
+        description:
+          'Several upstreams by path prefix, instead of `UPSTREAM_URL`: `/api/=http://127.0.0.1:9000,/=http://127.0.0.1:3000`. Prefixes match whole path segments; the longest matching prefix wins; a path no prefix matches gets 404.',
+      },
+      {
+        name: 'ROUTE_PREFIX',
+        default: 'empty; `/_gatehouse` with an upstream',
+        description:
+          "Where all of Gatehouse's own routes live (`/_gatehouse/login`, `/_gatehouse/auth`, `/_gatehouse/me`, `/_gatehouse/healthz`, …). Starts with `/`, no trailing slash, segments of letters, digits and `-._~`. `REDIRECT_URL` and the development provider follow it; the cookie path stays `/`. With a prefix the demo page is not served.",
+      },
+      {
+        name: 'PUBLIC_PATHS',
+        default: '—',
+        description:
+          'Paths proxied without sign-in, comma-separated: `/health` (exact), `/static/*` (one segment), `/docs/**` (any depth). Matched case-sensitively against the normalised path.',
+      },
+      {
+        name: 'UPSTREAM_TIMEOUT',
+        default: '`60s`',
+        description:
+          "Longest wait for the upstream's response headers; then 504 `upstream_timeout`. Bodies may stream for longer.",
+      },
+      {
+        name: 'PRESERVE_HOST',
+        default: 'off',
+        description: "Pass the client's `Host` header to the upstream instead of the upstream's own host.",
       },
     ],
   },
@@ -338,7 +378,7 @@ its host is loopback. \`gatehouse init\` writes a \`.env\` with strong generated
 Outside production, a missing \`SECRET_KEY\` or \`JWT_SECRET_KEY\` is generated for the
 process (sessions do not survive a restart), and a short one is only a warning. When
 neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is set, the embedded
-development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
+development provider serves at \`\${PUBLIC_URL}\${ROUTE_PREFIX}/dev-idp\` and accepts any email address; a
 warning says so. It starts only when \`HOST\` and \`PUBLIC_URL\` are both loopback (otherwise
 start-up fails, unless \`DEV_PROVIDER=anywhere\`, which is logged loudly), and never in production.
 Without \`ASSERTION_KEYS\`, an assertion signing key is generated once and kept in

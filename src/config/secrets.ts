@@ -153,6 +153,7 @@ export function resolveOidc(
   publicUrl: string | undefined,
   secretKey: string | undefined,
   host?: string | undefined,
+  routePrefix = '',
 ): Config['oidc'] | undefined {
   const clientId = reader.raw('GOOGLE_CLIENT_ID');
   const clientSecret = reader.raw('GOOGLE_CLIENT_SECRET');
@@ -239,7 +240,7 @@ export function resolveOidc(
 
   if (devProvider) {
     if (publicUrl === undefined || secretKey === undefined) return undefined;
-    const issuer = `${publicUrl}/dev-idp`;
+    const issuer = `${publicUrl}${routePrefix}/dev-idp`;
     reader.warn(
       `No GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET configured: the development sign-in provider at ${issuer} is in use and accepts any email address (it never runs in production)`,
     );

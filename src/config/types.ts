@@ -16,6 +16,16 @@ export interface RateLimit {
   readonly windowSeconds: number;
 }
 
+/** One upstream of proxy mode (UPSTREAM_URL, or an UPSTREAMS entry). */
+export interface Upstream {
+  /** Path prefix it serves, matched on whole segments: `''` (everything) or `/api`. */
+  readonly prefix: string;
+  /** Origin plus optional base path, no trailing slash: `http://127.0.0.1:9000` or `http://h/base`. */
+  readonly url: string;
+  /** Origin of url: the default audience of identity assertions. */
+  readonly origin: string;
+}
+
 export interface Config {
   readonly nodeEnv: NodeEnv;
   readonly production: boolean;
@@ -33,6 +43,11 @@ export interface Config {
   readonly frontendOrigin: string;
   /** Origins (scheme://host[:port]) that `/login?return_to=` may point at. Always contains frontendOrigin and publicOrigin. */
   readonly allowedReturnOrigins: readonly string[];
+  /**
+   * ROUTE_PREFIX: where Gatehouse's own routes live, `''` or a path without trailing slash
+   * (`/_gatehouse` by default in proxy mode). Cookie paths stay `/`.
+   */
+  readonly routePrefix: string;
   /** Exact origins allowed by CORS with credentials. */
   readonly corsOrigins: readonly string[];
   /** Origins whose cookie-authenticated state-changing requests are accepted (public, frontend, CORS origins). */
@@ -42,7 +57,7 @@ export interface Config {
     readonly issuer: string;
     readonly clientId: string;
     readonly clientSecret: string;
-    /** True when no Google credentials are configured outside production: the embedded provider serves at `${publicUrl}/dev-idp`. */
+    /** True when no Google credentials are configured outside production: the embedded provider serves at `${publicUrl}${routePrefix}/dev-idp`. */
     readonly devProvider: boolean;
     /** True when the issuer is http:// on a loopback host (allowed, but loud in logs). */
     readonly allowInsecureIssuer: boolean;
@@ -125,6 +140,18 @@ export interface Config {
     readonly model: string | undefined;
     readonly timeoutSeconds: number;
     readonly maxMessageLength: number;
+  };
+
+  /** Proxy mode; `upstreams` is empty in standalone mode. */
+  readonly proxy: {
+    /** Longest prefix first: the first whose prefix matches serves the request. */
+    readonly upstreams: readonly Upstream[];
+    /** PUBLIC_PATHS: proxied without sign-in. `*` = one segment, final `**` = any depth. */
+    readonly publicPaths: readonly string[];
+    /** UPSTREAM_TIMEOUT: time to the upstream's response headers. */
+    readonly timeoutSeconds: number;
+    /** PRESERVE_HOST: pass the client's Host instead of the upstream's. */
+    readonly preserveHost: boolean;
   };
 
   readonly server: {

@@ -28,6 +28,7 @@ export type ResolvedUrls = Pick<
   | 'frontendOrigin'
   | 'allowedReturnOrigins'
   | 'corsOrigins'
+  | 'routePrefix'
   | 'trustedOrigins'
   | 'cookie'
 >;
@@ -106,6 +107,7 @@ export function resolveUrls(
   reader: EnvReader,
   production: boolean,
   port: number | undefined,
+  routePrefix: string | undefined,
 ): ResolvedUrls | undefined {
   const publicParsed = resolvePublicUrl(reader, production, port);
   const publicUrl = publicParsed === undefined ? undefined : baseUrlString(publicParsed);
@@ -119,6 +121,7 @@ export function resolveUrls(
   if (
     publicParsed === undefined ||
     publicUrl === undefined ||
+    routePrefix === undefined ||
     (redirectGiven === undefined && reader.isSet('REDIRECT_URL')) ||
     (frontendGiven === undefined && reader.isSet('FRONTEND_URL')) ||
     returnOrigins === undefined ||
@@ -129,7 +132,7 @@ export function resolveUrls(
   }
 
   const publicOrigin = publicParsed.origin;
-  const redirectUrl = redirectGiven?.href ?? `${publicUrl}/auth`;
+  const redirectUrl = redirectGiven?.href ?? `${publicUrl}${routePrefix}/auth`;
   if (new URL(redirectUrl).origin !== publicOrigin) {
     // The login-transaction cookie is set by /login on PUBLIC_URL's origin; a callback on another
     // origin never receives it, so every sign-in would fail with login_expired.
@@ -147,6 +150,7 @@ export function resolveUrls(
     frontendUrl,
     frontendOrigin,
     allowedReturnOrigins: unique([frontendOrigin, publicOrigin, ...returnOrigins]),
+    routePrefix,
     corsOrigins: unique(corsOrigins),
     trustedOrigins: unique([publicOrigin, frontendOrigin, ...corsOrigins]),
     cookie,

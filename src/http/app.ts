@@ -32,6 +32,7 @@ import errorsPlugin from './errors.js';
 import inputPlugin from './input.js';
 import metricsPlugin from './metrics.js';
 import { problemSchema, sendProblem } from './problem.js';
+import { registerProxyMode } from './proxy/index.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { chatRoutes } from './routes/chat.js';
@@ -75,7 +76,7 @@ const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web'
 export const LIMITS = { bodyBytes: 64 * 1024 } as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, store, sessions, revocation, oidc } = deps;
+  const { config, sessions, revocation } = deps;
   const now = deps.now ?? Date.now;
 
   const app = Fastify({
@@ -116,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(errorsPlugin);
-  await app.register(inputPlugin);
+  await app.register(inputPlugin, { routePrefix: config.routePrefix });
   await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
@@ -166,17 +167,70 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
-
   await app.register(authPlugin, { config, sessions });
   await app.register(apiRateLimitPlugin, { config });
   await app.register(csrfPlugin, { config });
 
+  // Every own route lives under ROUTE_PREFIX (DESIGN.md "Proxy mode"): '' in standalone mode,
+  // `/_gatehouse` by default when an upstream owns the rest of the URL space.
+  await app.register(
+    async (own) => {
+      await own.register(swaggerUi, {
+        routePrefix: '/docs',
+        staticCSP: true,
+        uiConfig: { deepLinking: true },
+      });
+      await ownRoutes(own, deps, now);
+    },
+    { prefix: config.routePrefix },
+  );
+
+  if (isProxyMode(config)) {
+    await registerProxyMode(app, {
+      config,
+      sessions,
+      revocation,
+      logger: deps.logger,
+      now,
+      assertions: deps.assertions,
+      // ASSERTION_AUDIENCE when set; otherwise each upstream's origin (DESIGN.md).
+      assertionAudience: config.assertion.audience,
+    });
+  }
+
+  // The demo page owns `/` only in standalone mode without a prefix: in proxy mode the upstream
+  // owns `/`, and the page's links and fetches name the unprefixed routes.
+  if (!isProxyMode(config) && config.routePrefix === '') {
+    await app.register(fastifyStatic, {
+      root: WEB_ROOT,
+      prefix: '/',
+      index: ['index.html'],
+      wildcard: false,
+      cacheControl: true,
+      maxAge: 60_000,
+    });
+    app.get('/config.json', { schema: { hide: true } }, async () => ({
+      dev_provider: config.oidc.devProvider,
+      cookie_name: config.cookie.name,
+    }));
+  }
+
+  return app;
+}
+
+/** True when an upstream is configured: Gatehouse proxies everything outside its own routes. */
+export function isProxyMode(config: Config): boolean {
+  return config.proxy.upstreams.length > 0;
+}
+
+/** Gatehouse's own routes, registered inside the ROUTE_PREFIX scope. */
+async function ownRoutes(own: FastifyInstance, deps: AppDeps, now: () => number): Promise<void> {
+  const { config, store, sessions, revocation, oidc } = deps;
   const authLimit = {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, {
+  await own.register(authRoutes, {
     config,
     sessions,
     revocation,
@@ -184,42 +238,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: authLimit,
     assertions: deps.assertions,
   });
-  await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
-  await app.register(forwardAuthRoutes, { config });
-  await app.register(accountRoutes, { store, revocation, now });
-  if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });
-  await app.register(healthRoutes, {
+  await own.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
+  await own.register(forwardAuthRoutes, { config });
+  await own.register(accountRoutes, { store, revocation, now });
+  // The tutorial's sample API is off in proxy mode: the upstream is the API.
+  if (deps.chat !== undefined && !isProxyMode(config)) {
+    await own.register(chatRoutes, { config, store, responder: deps.chat, now });
+  }
+  await own.register(healthRoutes, {
     store,
     oidc,
     now,
     ...(deps.readinessExtra ? { extra: deps.readinessExtra } : {}),
   });
   if (deps.devIdp) {
-    await app.register(devIdpRoutes, {
+    // The issuer already carries the prefix (`${PUBLIC_URL}${ROUTE_PREFIX}/dev-idp`): mount it as is.
+    await own.register(devIdpRoutes, {
       devIdp: deps.devIdp,
-      mountPath: new URL(deps.devIdp.issuer).pathname.replace(/\/$/, ''),
+      mountPath: new URL(deps.devIdp.issuer).pathname.replace(/\/$/, '').slice(config.routePrefix.length),
     });
   }
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/logout', { schema: { hide: true } }, async (_request, reply) => {
+  own.get('/openapi.json', { schema: { hide: true } }, async () => own.swagger());
+  own.get('/logout', { schema: { hide: true } }, async (_request, reply) => {
     // SECURITY.md F.30: sign-out is POST only; a GET (an image tag, a prefetch) changes nothing.
     reply.header('allow', 'POST');
-    return sendProblem(reply, 'method_not_allowed', 'Sign out with POST /logout.');
+    return sendProblem(reply, 'method_not_allowed', `Sign out with POST ${config.routePrefix}/logout.`);
   });
-
-  await app.register(fastifyStatic, {
-    root: WEB_ROOT,
-    prefix: '/',
-    index: ['index.html'],
-    wildcard: false,
-    cacheControl: true,
-    maxAge: 60_000,
-  });
-  app.get('/config.json', { schema: { hide: true } }, async () => ({
-    dev_provider: config.oidc.devProvider,
-    cookie_name: config.cookie.name,
-  }));
-
-  return app;
 }

@@ -67,7 +67,8 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
   return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
-function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
+/** The request's user from a checked token's claims (also for proxied WebSocket handshakes). */
+export function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
   return {
     id: claims.sub,
     email: claims.email,

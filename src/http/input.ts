@@ -7,6 +7,7 @@
  * The callback (/auth) is left to the OIDC parser, which refuses the same input and also writes
  * the failed sign-in to the audit trail.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { isWellFormedQuery } from '../oidc/callback-params.js';
@@ -25,16 +26,18 @@ function hasNul(value: unknown, depth: number): boolean {
   return false;
 }
 
-async function inputPlugin(app: FastifyInstance): Promise<void> {
+async function inputPlugin(app: FastifyInstance, options: { routePrefix: string }): Promise<void> {
+  const callback = `${options.routePrefix}/auth`;
   app.addHook('preValidation', (request, reply, done) => {
-    if (request.routeOptions.url === '/auth') return done();
+    if (request.routeOptions.url === callback) return done();
     const url = request.raw.url ?? '';
     const q = url.indexOf('?');
     if (q !== -1 && !isWellFormedQuery(url.slice(q + 1), 'nul')) {
       sendProblem(reply, 'bad_request', 'The query string is malformed.');
       return;
     }
-    if (request.body !== undefined && hasNul(request.body, 0)) {
+    // A proxied body is the raw stream (src/http/proxy): it belongs to the upstream, unread here.
+    if (request.body !== undefined && !(request.body instanceof Readable) && hasNul(request.body, 0)) {
       sendProblem(reply, 'bad_request', 'The request body contains a NUL character.');
       return;
     }

@@ -25,7 +25,11 @@ declare module 'fastify' {
 }
 
 export interface MetricsPluginOptions {
-  readonly config: Pick<Config, 'host' | 'trustProxy'> & { readonly metrics: Config['metrics'] };
+  readonly config: Pick<Config, 'host' | 'trustProxy'> & {
+    /** ROUTE_PREFIX; absent = ''. */
+    readonly routePrefix?: string;
+    readonly metrics: Config['metrics'];
+  };
   readonly metrics: Metrics;
 }
 
@@ -50,16 +54,20 @@ async function metricsPlugin(app: FastifyInstance, options: MetricsPluginOptions
   if (port === undefined) {
     const allowed = allowList(config.metrics.allow);
     const noTrustedProxy = config.trustProxy.length === 0;
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
-      const relayedByUnknownProxy =
-        noTrustedProxy &&
-        (request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined);
-      if (relayedByUnknownProxy || !allows(allowed, request.ip)) {
-        return sendProblem(reply, 'not_found', `No route matches ${request.method} on this path.`);
-      }
-      const body = await metrics.render();
-      return reply.header('cache-control', 'no-store').type(metrics.contentType).send(body);
-    });
+    app.get(
+      `${config.routePrefix ?? ''}/metrics`,
+      { logLevel: 'warn', schema: { hide: true } },
+      async (request, reply) => {
+        const relayedByUnknownProxy =
+          noTrustedProxy &&
+          (request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined);
+        if (relayedByUnknownProxy || !allows(allowed, request.ip)) {
+          return sendProblem(reply, 'not_found', `No route matches ${request.method} on this path.`);
+        }
+        const body = await metrics.render();
+        return reply.header('cache-control', 'no-store').type(metrics.contentType).send(body);
+      },
+    );
     return;
   }
 

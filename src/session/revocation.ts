@@ -109,6 +109,15 @@ export class Revocation {
     return this.#set.has(sessionId);
   }
 
+  /**
+   * Calls `listener` with each newly revoked session id as this instance learns it (revoked here,
+   * over the bus, by the poller or at renewal), so open connections of that session can be closed.
+   * Returns the function that removes the listener.
+   */
+  onAdded(listener: (ids: readonly string[]) => void): () => void {
+    return this.#set.onAdded(listener);
+  }
+
   /** Revocations held in memory (metrics). */
   get size(): number {
     return this.#set.size;

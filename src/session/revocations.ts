@@ -45,6 +45,7 @@ export class RevocationSet {
   readonly #marginMs: number;
   readonly #onOverflow: ((untilMs: number) => boolean) | undefined;
   #overflows = 0;
+  readonly #listeners = new Set<(ids: readonly string[]) => void>();
 
   constructor(clock: Clock = systemClock, options: RevocationSetOptions = {}) {
     this.#clock = clock;
@@ -62,9 +63,12 @@ export class RevocationSet {
   /** Marks sessions revoked until `untilMs`; re-adding an id keeps the later expiry. */
   add(ids: Iterable<string>, untilMs: number): void {
     if (!Number.isFinite(untilMs)) throw new TypeError('untilMs must be a finite time in ms');
+    // Only collected when someone listens: the common add stays allocation-free.
+    const added: string[] | undefined = this.#listeners.size > 0 ? [] : undefined;
     for (const id of ids) {
       if (typeof id !== 'string' || id.length === 0) continue;
       const current = this.#until.get(id);
+      if (current === undefined) added?.push(id);
       if (current !== undefined && current >= untilMs) continue;
       if (current === undefined && this.#until.size >= this.#maxEntries) this.#overflow();
       // delete + set moves the id to the end, keeping the map ordered by expiry.
@@ -72,6 +76,21 @@ export class RevocationSet {
       this.#until.set(id, untilMs);
     }
     this.prune();
+    if (added !== undefined && added.length > 0) {
+      for (const listener of this.#listeners) listener(added);
+    }
+  }
+
+  /**
+   * Calls `listener` with the ids newly added by each `add` (from this instance, the Redis bus or
+   * the poller alike), so open connections of a revoked session can be closed. Returns the
+   * function that removes the listener.
+   */
+  onAdded(listener: (ids: readonly string[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 
   /**

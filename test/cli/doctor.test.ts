@@ -53,6 +53,19 @@ describe('gatehouse doctor', () => {
     expect(result.stdout).toContain('OK — 0 errors');
   }, 60_000);
 
+  it('in proxy mode prints the redirect URI under the route prefix and the upstream', async () => {
+    const result = await runCli(['doctor'], {
+      cwd: dir.path,
+      env: { ...env, UPSTREAM_URL: 'http://127.0.0.1:9000' },
+    });
+    expect(result.code, result.stdout).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain(`· Authorized redirect URI:      http://127.0.0.1:${port}/_gatehouse/auth`);
+    expect(result.stdout).toContain(
+      "proxy mode: Gatehouse's own routes under /_gatehouse/; proxied: / → http://127.0.0.1:9000",
+    );
+  }, 60_000);
+
   it('reports the checks as JSON with --json', async () => {
     const result = await runCli(['doctor', '--json'], { cwd: dir.path, env });
     expect(result.code).toBe(0);

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
+import type { AssertionSource } from '../../src/http/proxy/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/runtime.js';
 import { freePort } from './ports.js';
@@ -31,6 +32,8 @@ export interface StartOptions {
   readonly databaseUrl?: string;
   /** The sample chat routes, as `gatehouse serve` has them (default on). */
   readonly chat?: boolean;
+  /** Proxy mode: an assertion source (a fake in tests of the seam). */
+  readonly assertions?: AssertionSource;
 }
 
 export async function startGatehouse(options: StartOptions = {}): Promise<TestGatehouse> {
@@ -62,6 +65,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<TestGa
   const gatehouse = await createGatehouse(config, {
     logger,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.assertions ? { assertions: options.assertions } : {}),
     purge: false,
     chat: options.chat ?? true,
   });

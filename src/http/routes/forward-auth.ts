@@ -58,7 +58,7 @@ export async function forwardAuthRoutes(
       if (!isBrowserNavigation(request)) return sendProblem(reply, 'not_authenticated');
       const raw = request.headers[ORIGINAL_URL_HEADER];
       const original = typeof raw === 'string' && raw.length <= MAX_RETURN_TO_LENGTH ? raw : undefined;
-      const login = new URL(`${config.publicUrl}/login`);
+      const login = new URL(`${config.publicUrl}${config.routePrefix}/login`);
       login.searchParams.set('return_to', safeReturnTo(original, config));
       return reply.redirect(login.toString(), 302);
     },
