@@ -4,7 +4,7 @@
  * race of many rotations of one token from two store instances (two pools) at once.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { openStore } from '../../../src/store/index.js';
 import type { NewRefreshToken } from '../../../src/store/types.js';
 import { describeEachDatabase } from '../../helpers/databases.js';
