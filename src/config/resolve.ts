@@ -3,6 +3,7 @@
  * that all problems are reported together. Returns undefined when any problem was recorded.
  */
 
+import { resolveNative } from './native.js';
 import {
   type DatabaseUrl,
   ok,
@@ -123,6 +124,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
   const urls = resolveUrls(reader, production, port);
   const secrets = resolveSecrets(reader, production);
   const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey);
+  const native = resolveNative(reader);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),
@@ -161,6 +163,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     urls === undefined ||
     secrets === undefined ||
     oidc === undefined ||
+    native === undefined ||
     policy.hostedDomains === undefined ||
     policy.emailDomains === undefined ||
     policy.emails === undefined ||
@@ -183,6 +186,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     port,
     ...urls,
     oidc,
+    native,
     policy: { hostedDomains: policy.hostedDomains, emailDomains: policy.emailDomains, emails: policy.emails },
     secrets,
     database,

@@ -35,6 +35,7 @@ import { chatRoutes } from './routes/chat.js';
 import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
+import { nativeRoutes } from './routes/native.js';
 import securityHeadersPlugin from './security-headers.js';
 
 export interface AppDeps {
@@ -165,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
   await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
+  await app.register(nativeRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });
   if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });

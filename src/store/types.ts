@@ -191,6 +191,8 @@ export interface Store {
           readonly token: RefreshTokenRecord;
           readonly session: Session;
           readonly user: User;
+          /** The successor pair sealed under the token itself, once it was rotated. */
+          readonly successorSealed: string | null;
         }
       | undefined
     >;

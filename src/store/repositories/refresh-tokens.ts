@@ -68,6 +68,7 @@ export function refreshTokensRepository(ctx: RepositoryContext): Store['refreshT
           'refresh_tokens.created_at as r_created_at',
           'refresh_tokens.expires_at as r_expires_at',
           'refresh_tokens.used_at as r_used_at',
+          'refresh_tokens.successor_sealed as r_successor_sealed',
           'sessions.id as s_id',
           'sessions.user_id as s_user_id',
           'sessions.created_at as s_created_at',
@@ -110,7 +111,7 @@ export function refreshTokensRepository(ctx: RepositoryContext): Store['refreshT
         },
         codec,
       );
-      return { token, session, user: toUser(found, codec) };
+      return { token, session, user: toUser(found, codec), successorSealed: found.r_successor_sealed };
     },
 
     async rotate(hash, successor, at) {

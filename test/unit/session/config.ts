@@ -55,6 +55,7 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
       clockSkewSeconds: 30,
       scopes: 'openid email profile',
     },
+    native: { clientIds: [], idTokenMaxAgeSeconds: 300, refreshReuseGraceSeconds: 10 },
     policy: { hostedDomains: [], emailDomains: [], emails: [] },
     secrets: {
       secretKey: 'test-secret-key-0123456789abcdef0123456789abcdef',

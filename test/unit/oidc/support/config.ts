@@ -46,6 +46,7 @@ export function testConfig(input: TestConfigInput): Config {
       clockSkewSeconds: input.clockSkewSeconds ?? 30,
       scopes: 'openid email profile',
     },
+    native: { clientIds: [], idTokenMaxAgeSeconds: 300, refreshReuseGraceSeconds: 10 },
     policy: {
       hostedDomains: input.policy?.hostedDomains ?? [],
       emailDomains: input.policy?.emailDomains ?? [],
