@@ -303,6 +303,16 @@ function ago(iso) {
   return relative.format(Math.round(seconds / 86400), 'day');
 }
 
+const CLIENT_KINDS = { web: 'Browser', android: 'Android app', ios: 'iOS app', api: 'API client' };
+const SIGN_IN_METHODS = { oidc_callback: 'Google sign-in', id_token: 'Google ID token' };
+
+/** "Android app via Google ID token": what kind of client holds the session and how it signed in. */
+function clientLabel(session) {
+  const kind = CLIENT_KINDS[session.client_kind] ?? 'Client';
+  const method = SIGN_IN_METHODS[session.sign_in_method];
+  return method ? `${kind} via ${method}` : kind;
+}
+
 function sessionItem(session) {
   const li = document.createElement('li');
   li.className = 'session';
@@ -322,7 +332,7 @@ function sessionItem(session) {
   seen.dateTime = session.last_seen_at;
   seen.title = new Date(session.last_seen_at).toLocaleString();
   seen.textContent = ago(session.last_seen_at);
-  detail.append(`${session.ip ?? 'Unknown IP'} · last seen `, seen);
+  detail.append(`${clientLabel(session)} · ${session.ip ?? 'Unknown IP'} · last seen `, seen);
   text.append(detail);
 
   const button = document.createElement('button');

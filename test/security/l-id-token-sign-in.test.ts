@@ -75,6 +75,18 @@ describe('L. ID-token sign-in and refresh tokens', () => {
       expect(result.headers.getSetCookie()).toEqual([]);
       expect(result.headers.get('cache-control')).toBe('no-store');
       expect(await me(rig.url, tokens.access_token)).toBe(200);
+      // GET /sessions shows it like any other session, with its client kind and method.
+      const listed = (await (
+        await fetch(`${rig.url}/sessions`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+      ).json()) as { sessions: Record<string, unknown>[] };
+      expect(listed.sessions).toEqual([
+        expect.objectContaining({
+          id: tokens.session_id,
+          current: true,
+          client_kind: 'android',
+          sign_in_method: 'id_token',
+        }),
+      ]);
       const session = await rig.gh.gatehouse.store.sessions.findById(tokens.session_id);
       expect(session).toMatchObject({ clientKind: 'android', signInMethod: 'id_token', revokedAt: null });
       const events = await rig.gh.gatehouse.store.events.list({ type: 'sign_in', limit: 1 });
