@@ -36,7 +36,7 @@ import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
 import { nativeRoutes } from './routes/native.js';
-import securityHeadersPlugin from './security-headers.js';
+import securityHeadersPlugin, { offersOneTap } from './security-headers.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -201,6 +201,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/config.json', { schema: { hide: true } }, async () => ({
     dev_provider: config.oidc.devProvider,
     cookie_name: config.cookie.name,
+    // The demo page's One Tap (real Google only; CSP widened for it in security-headers.ts).
+    google_client_id: offersOneTap(config) ? config.oidc.clientId : null,
   }));
 
   return app;
