@@ -269,6 +269,17 @@ describe('L. ID-token sign-in and refresh tokens', () => {
     });
   });
 
+  it('the OpenAPI document describes the native routes', async () => {
+    const doc = (await (await fetch(`${rig.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(Object.keys(doc.paths['/auth/google'] ?? {})).toContain('post');
+    expect(Object.keys(doc.paths['/auth/nonce'] ?? {})).toContain('get');
+    expect(Object.keys(doc.paths['/auth/token'] ?? {})).toContain('post');
+    expect(Object.keys(doc.paths['/auth/revoke'] ?? {})).toContain('post');
+    expect(JSON.stringify(doc.paths['/auth/google'])).toContain('refresh_token');
+  });
+
   describe('rule 58: the GIS redirect mode double-submits g_csrf_token; the endpoint is rate limited', () => {
     const csrf = 'gis-csrf-0123456789abcdef';
 

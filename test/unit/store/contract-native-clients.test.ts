@@ -85,6 +85,7 @@ describeEachDatabase('Store contract: native clients', (target) => {
       usedAt: new Date(t0 + 1000),
       successorSealed: 'sealed-1',
     });
+    expect((await store.refreshTokens.findWithSession(first.hash))?.successorSealed).toBe('sealed-1');
     // The losing call stored nothing.
     expect(await store.refreshTokens.findWithSession(again.hash)).toBeUndefined();
     expect(await store.refreshTokens.rotate(sha('unknown'), again, new Date(t0 + 2000))).toEqual({
