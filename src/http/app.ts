@@ -166,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
   await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
-  await app.register(nativeRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
+  await app.register(nativeRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit, now });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });
   if (deps.chat !== undefined) await app.register(chatRoutes, { config, store, responder: deps.chat, now });

@@ -41,6 +41,8 @@ export interface NativeRoutesOptions {
   readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly rateLimit: { max: number; timeWindow: number };
+  /** The server's clock (ms), for `expires_in`. */
+  readonly now: () => number;
 }
 
 /** Google Identity Services' double-submit cookie and field (redirect mode). */
@@ -137,7 +139,7 @@ function stringField(value: unknown, name: string, max = MAX_TOKEN): string | un
 }
 
 export async function nativeRoutes(app: FastifyInstance, options: NativeRoutesOptions): Promise<void> {
-  const { config, sessions, revocation, oidc } = options;
+  const { config, sessions, revocation, oidc, now } = options;
   const trusted = new Set(config.trustedOrigins);
   const rateLimit = { rateLimit: options.rateLimit };
 
@@ -162,7 +164,7 @@ export async function nativeRoutes(app: FastifyInstance, options: NativeRoutesOp
     async (_request, reply) => {
       const issued = oidc.issueNonce();
       noStore(reply);
-      return { nonce: issued.nonce, expires_in: Math.floor((issued.expiresAt - Date.now()) / 1000) };
+      return { nonce: issued.nonce, expires_in: Math.max(0, Math.floor((issued.expiresAt - now()) / 1000)) };
     },
   );
 
@@ -225,7 +227,7 @@ export async function nativeRoutes(app: FastifyInstance, options: NativeRoutesOp
       }
       return reply
         .code(200)
-        .send(tokenResponse(signedIn.token, signedIn.refreshToken, signedIn.session.id, Date.now()));
+        .send(tokenResponse(signedIn.token, signedIn.refreshToken, signedIn.session.id, now()));
     },
   );
 
@@ -325,7 +327,7 @@ export async function nativeRoutes(app: FastifyInstance, options: NativeRoutesOp
           throw new GatehouseError('validation_failed', '`refresh_token` is required.');
         const pair = await sessions.refresh(presented, requestMeta(request));
         return noStore(reply).send(
-          tokenResponse(pair.accessToken, pair.refreshToken, pair.session.id, Date.now()),
+          tokenResponse(pair.accessToken, pair.refreshToken, pair.session.id, now()),
         );
       } catch (err) {
         return sendOAuthError(reply, err);
