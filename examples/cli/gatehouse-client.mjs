@@ -5,6 +5,8 @@
  *
  *   node gatehouse-client.mjs login  --server URL --email EMAIL   (development provider, offline)
  *   node gatehouse-client.mjs login  --server URL --id-token TOKEN (a token you obtained elsewhere)
+ *   node gatehouse-client.mjs login  --server URL --google-client-id ID --google-client-secret S
+ *        (Google's sign-in for installed apps: the loopback flow with PKCE; open the printed URL)
  *   node gatehouse-client.mjs me     --server URL
  *   node gatehouse-client.mjs refresh --server URL
  *   node gatehouse-client.mjs logout --server URL
@@ -13,7 +15,9 @@
  * refresh token is a credential. Every refresh rotates it, so the file is rewritten each time;
  * a refresh token used twice (after Gatehouse's short grace window) ends the session.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
@@ -22,6 +26,9 @@ const { values, positionals } = parseArgs({
     email: { type: 'string' },
     'id-token': { type: 'string' },
     client: { type: 'string', default: 'api' },
+    'google-client-id': { type: 'string' },
+    'google-client-secret': { type: 'string' },
+    issuer: { type: 'string', default: 'https://accounts.google.com' },
     state: { type: 'string', default: '.gatehouse-client.json' },
   },
   allowPositionals: true,
@@ -75,11 +82,82 @@ async function devIdToken(email) {
   return { idToken: body.id_token, nonce: nonce.nonce };
 }
 
+/**
+ * Google's OAuth flow for installed apps (a "Desktop app" client): the browser signs in and
+ * returns to a one-shot server on 127.0.0.1 (RFC 8252 §7.3), the code is exchanged with PKCE
+ * (RFC 7636), and the ID token — bound to a Gatehouse nonce — is what is sent to Gatehouse.
+ * The client secret of a desktop client is not a secret (Google says so); PKCE protects the code.
+ */
+async function installedAppIdToken() {
+  const clientId = values['google-client-id'];
+  const clientSecret = values['google-client-secret'] ?? '';
+  const issuer = values.issuer.replace(/\/$/, '');
+  const discovery = await json(await fetch(`${issuer}/.well-known/openid-configuration`));
+  const { nonce } = await json(await fetch(`${server}/auth/nonce`));
+  const state = randomBytes(32).toString('base64url');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+
+  const callback = new Promise((resolve, reject) => {
+    const loopback = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname !== '/callback') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Signed in. You can close this window and return to the terminal.\n');
+      loopback.close();
+      if (url.searchParams.get('state') !== state) reject(new Error('state mismatch'));
+      else if (!url.searchParams.get('code')) reject(new Error(url.searchParams.get('error') ?? 'no code'));
+      else resolve({ code: url.searchParams.get('code'), redirectUri: loopback.redirectUri });
+    });
+    loopback.listen(0, '127.0.0.1', () => {
+      loopback.redirectUri = `http://127.0.0.1:${loopback.address().port}/callback`;
+      const auth = new URL(discovery.authorization_endpoint);
+      auth.search = new URLSearchParams({
+        client_id: clientId,
+        redirect_uri: loopback.redirectUri,
+        response_type: 'code',
+        scope: 'openid email profile',
+        state,
+        nonce,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+      process.stderr.write(`Open this URL to sign in:\n${auth.href}\n`);
+    });
+  });
+  const { code, redirectUri } = await callback;
+  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
+    'base64',
+  );
+  const response = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    }),
+  });
+  const tokens = await json(response);
+  if (response.status !== 200 || typeof tokens.id_token !== 'string')
+    fail(`the token endpoint answered ${response.status}`);
+  // Gatehouse verifies the ID token itself (signature, issuer, audience, nonce): no need to here.
+  return { idToken: tokens.id_token, nonce };
+}
+
 async function login() {
   let idToken = values['id-token'];
   let nonce;
-  if (idToken === undefined) {
-    if (values.email === undefined) fail('login needs --email (development provider) or --id-token');
+  if (idToken === undefined && values['google-client-id'] !== undefined) {
+    ({ idToken, nonce } = await installedAppIdToken());
+  } else if (idToken === undefined) {
+    if (values.email === undefined) {
+      fail('login needs --email (development provider), --google-client-id (Google) or --id-token');
+    }
     ({ idToken, nonce } = await devIdToken(values.email));
   }
   const response = await fetch(`${server}/auth/google`, {
