@@ -62,6 +62,18 @@ describe('gatehouse dev id-token', () => {
     expect(answer.status).toBe(401);
   });
 
+  it('serves a small form without parameters, under the provider’s own strict headers', async () => {
+    const page = await fetch(`${gh.url}/dev-idp/id-token`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await page.text();
+    expect(html).toContain('<form method="get" action="/dev-idp/id-token">');
+    expect(html).toContain(`value="${gh.config.oidc.clientId}"`);
+    const bad = await fetch(`${gh.url}/dev-idp/id-token?email=not-an-email`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('invalid_request');
+  });
+
   it('is refused when real provider credentials are configured', async () => {
     const result = await runCli(['dev', 'id-token', '--email', 'x@example.com'], {
       cwd: dir.path,
