@@ -4,6 +4,7 @@
  * sample chat turned on.) Every type that `createGatehouse` hands back is exported here.
  */
 
+export type { AssertionClaims, AssertionIssuer } from './assertion/index.js';
 export { ConfigError, loadConfig } from './config/index.js';
 export type { Config } from './config/types.js';
 export type { Clock } from './core/clock.js';

@@ -4,6 +4,9 @@
  * run the same wiring.
  */
 import type { FastifyInstance } from 'fastify';
+import { loadOrCreateDevKey } from './assertion/dev-key.js';
+import { AssertionIssuer } from './assertion/issuer.js';
+import { assertionIssuerUrl } from './assertion/settings.js';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -18,6 +21,7 @@ import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
 import type { Revocation } from './session/revocation.js';
 import type { SessionService } from './session/service.js';
+import { CLOCK_SKEW_SECONDS } from './session/token.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -33,6 +37,8 @@ export interface Gatehouse {
   readonly accounts: Accounts;
   readonly oidc: OidcClient;
   readonly devIdp: DevIdp | undefined;
+  /** Signs identity assertions; undefined in production without ASSERTION_KEYS. */
+  readonly assertions: AssertionIssuer | undefined;
   readonly metrics: Metrics;
   /** Stops background work and closes the app, provider and pools (idempotent). */
   close(): Promise<void>;
@@ -133,6 +139,8 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
     );
     cleanups.unshift(async () => oidc.close());
 
+    const assertions = createAssertionIssuer(config, clock, logger);
+
     const app = await buildApp({
       config,
       logger,
@@ -141,6 +149,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       revocation,
       oidc,
       devIdp,
+      assertions,
       chat: options.chat === true ? createResponder(config.chat) : undefined,
       metrics,
       now: () => clock.now(),
@@ -171,11 +180,30 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       closing ??= runAll(cleanups, logger);
       return closing;
     };
-    return { config, app, store, sessions, revocation, accounts, oidc, devIdp, metrics, close };
+    return { config, app, store, sessions, revocation, accounts, oidc, devIdp, assertions, metrics, close };
   } catch (err) {
     await runAll(cleanups, logger);
     throw err;
   }
+}
+
+/**
+ * The assertion signer: ASSERTION_KEYS, or outside production the key kept in a file (created on
+ * first start), or none (production without keys: the configuration already warned).
+ */
+function createAssertionIssuer(config: Config, clock: Clock, logger: Logger): AssertionIssuer | undefined {
+  let keys = config.assertion.keys;
+  if (config.assertion.devKeyFile !== undefined) {
+    const { key, created } = loadOrCreateDevKey(config.assertion.devKeyFile);
+    keys = [key];
+    // The kid only: the key itself never goes into a log line (SECURITY.md 55).
+    logger.info(
+      { kid: key.kid, file: config.assertion.devKeyFile },
+      created ? 'generated the development assertion key' : 'using the development assertion key',
+    );
+  }
+  if (keys.length === 0) return undefined;
+  return new AssertionIssuer({ keys, issuer: assertionIssuerUrl(config), now: () => clock.now() });
 }
 
 function redisReadiness(bus: RedisRevocationBus, config: Config) {
@@ -191,7 +219,9 @@ export async function purge(
 ): Promise<{ sessions: number; events: number }> {
   const now = clock.now();
   try {
-    const sessions = await store.sessions.purgeExpired(new Date(now));
+    // Another instance's clock may run behind ours by the tolerated skew: its verifier accepts a
+    // token until then, so the row (and a revocation in it) stays that much longer (SECURITY.md 41).
+    const sessions = await store.sessions.purgeExpired(new Date(now - CLOCK_SKEW_SECONDS * 1000));
     const events = await store.events.purgeOlderThan(new Date(now - config.audit.retentionSeconds * 1000));
     if (sessions + events > 0) logger.info({ sessions, events }, 'purged expired rows');
     return { sessions, events };

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseEnv } from 'node:util';
+import { generateAssertionKey, keyToText } from '../assertion/keys.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { parse, UsageError } from './args.js';
 import { CliFailure, run } from './context.js';
@@ -16,7 +17,8 @@ import { EXIT, type ExitCode, outputFor } from './output.js';
 
 export const INIT_USAGE = `Usage: gatehouse init [options]
 
-Writes .env in the current directory with strong generated secrets. On a terminal it asks
+Writes .env in the current directory with strong generated secrets and an assertion
+signing key (ASSERTION_KEYS, an EC P-256 private key as a one-line JWK). On a terminal it asks
 for each value (Enter keeps the default); with --yes, or when input is not a terminal, it
 uses the flags and defaults without asking. Validated like \`gatehouse serve\` loads it.
 
@@ -94,7 +96,7 @@ export async function init(args: readonly string[]): Promise<ExitCode> {
       [
         'GOOGLE_CLIENT_ID',
         values['google-client-id'],
-        'From Google Cloud Console (docs/google-setup.md); `gatehouse doctor` prints the URLs to register.\n# Unset: the embedded development provider signs anyone in (never in production).',
+        'From Google Cloud Console (docs/google-setup.md); `gatehouse doctor` prints the URLs to register.\n# Unset: the embedded development provider signs anyone in, only when HOST and PUBLIC_URL are loopback (never in production).',
       ],
       ['GOOGLE_CLIENT_SECRET', values['google-client-secret']],
       [
@@ -106,6 +108,11 @@ export async function init(args: readonly string[]): Promise<ExitCode> {
         'JWT_SECRET_KEY',
         generateSecret(),
         'Generated: signs session tokens. To rotate, put a new key first: NEW,OLD.',
+      ],
+      [
+        'ASSERTION_KEYS',
+        keyToText(generateAssertionKey()),
+        'Generated: signs X-Gatehouse-Assertion for upstreams (docs/assertions.md); its public half is\n# published at /.well-known/jwks.json. Keep secret; the same on every instance. Rotate: `gatehouse keys rotate`.',
       ],
     ];
     const text = render(entries);
@@ -125,14 +132,14 @@ export async function init(args: readonly string[]): Promise<ExitCode> {
     const written = Object.fromEntries(
       entries
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, /SECRET/.test(k) ? 'generated' : (v as string)]),
+        .map(([k, v]) => [k, /SECRET|KEYS/.test(k) ? 'generated' : (v as string)]),
     );
     out.data({ path, written });
     out.status('ok', `wrote ${path}`, 'mode 600');
     out.line(`  PUBLIC_URL    ${answers.publicUrl}`);
     out.line(`  FRONTEND_URL  ${answers.frontendUrl}`);
     out.line(`  DATABASE_URL  ${answers.databaseUrl}`);
-    out.line('  SECRET_KEY, JWT_SECRET_KEY generated');
+    out.line('  SECRET_KEY, JWT_SECRET_KEY, ASSERTION_KEYS generated');
     out.line('');
     out.line('Next: `gatehouse doctor` checks it and prints the URLs to register in Google Cloud Console;');
     out.line('then `gatehouse migrate` and `gatehouse serve`.');
@@ -163,19 +170,35 @@ function render(entries: readonly [string, string | undefined, string?][]): stri
     '# The real environment overrides this file.',
   ];
   for (const [name, value, comment] of entries) {
-    if (value !== undefined && /[\r\n"'`#\\]/.test(value)) {
-      throw new UsageError(`the value for ${name} contains a character .env cannot hold plainly`);
-    }
     if (value === undefined && (name === 'NODE_ENV' || name === 'PORT')) continue;
     if (comment) lines.push('', `# ${comment}`);
-    lines.push(value === undefined ? `# ${name}=` : `${name}=${value}`);
+    lines.push(value === undefined ? `# ${name}=` : envLine(name, value));
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** The file alone (no process environment, no other .env) must load as `serve` would load it. */
+/**
+ * `NAME=value`, or `NAME='value'` for a JSON value (a JWK): single quotes keep its double quotes
+ * literal in Node's parseEnv. Anything else that .env cannot hold plainly is refused.
+ */
+export function envLine(name: string, value: string): string {
+  if (/^[{[]/.test(value) && !/[\r\n'`\\]/.test(value)) return `${name}='${value}'`;
+  if (/[\r\n"'`#\\]/.test(value)) {
+    throw new UsageError(`the value for ${name} contains a character .env cannot hold plainly`);
+  }
+  return `${name}=${value}`;
+}
+
+/**
+ * The file alone (no process environment, no other .env) must load as `serve` would load it —
+ * except that Google credentials may still be missing (they are filled in later, and `serve`
+ * then names them if they are not): the rest is checked as if they were there.
+ */
 function validate(text: string): void {
-  const env = Object.fromEntries(Object.entries(parseEnv(text)).filter(([, v]) => v !== undefined));
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(parseEnv(text)).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  if (env.GOOGLE_CLIENT_ID === undefined && env.NODE_ENV !== 'production') env.DEV_PROVIDER = 'anywhere';
   try {
     loadConfig({ env, dotenv: false });
   } catch (err) {

@@ -33,6 +33,10 @@ const COMMANDS: Record<string, { load: () => Promise<Run>; summary: string }> = 
     load: async () => (await import('./sessions.js')).sessions,
     summary: 'list, revoke or purge sessions',
   },
+  keys: {
+    load: async () => (await import('./keys.js')).keys,
+    summary: 'list or rotate the identity assertion signing keys',
+  },
   events: {
     load: async () => (await import('./events.js')).events,
     summary: 'show or purge the audit trail',

@@ -78,6 +78,14 @@ export function summarizeConfig(config: Config): Record<string, SummaryValue> {
     'chat.maxMessageLength': config.chat.maxMessageLength,
     'metrics.port': config.metrics.port ?? 'main port',
     'audit.retentionSeconds': config.audit.retentionSeconds,
+    // Key ids are public (the JWKS publishes them); the keys themselves never appear here.
+    'assertion.keys':
+      config.assertion.devKeyFile !== undefined
+        ? `development key in ${config.assertion.devKeyFile}`
+        : config.assertion.keys.length === 0
+          ? 'unset (no assertions)'
+          : `${config.assertion.keys.length} (signing kid ${config.assertion.keys[0]!.kid})`,
+    'assertion.audience': config.assertion.audience ?? `${config.publicOrigin} (default)`,
     logLevel: config.logLevel,
     logPretty: config.logPretty,
   };

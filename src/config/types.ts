@@ -4,6 +4,8 @@
  * trailing slash unless noted.
  */
 
+import type { AssertionKey } from '../assertion/keys.js';
+
 export type NodeEnv = 'development' | 'production' | 'test';
 export type DatabaseKind = 'sqlite' | 'mysql' | 'postgres';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -123,7 +125,7 @@ export interface Config {
   readonly rateLimit: {
     /** RATE_LIMIT_AUTH, e.g. `30/1m`, for /login, /auth and token routes per client IP. */
     readonly auth: RateLimit;
-    /** RATE_LIMIT_API, for everything else per client IP. */
+    /** RATE_LIMIT_API, for the signed-in API routes, per client IP and per user (SECURITY.md 46). */
     readonly api: RateLimit;
   };
 
@@ -135,14 +137,36 @@ export interface Config {
     readonly maxMessageLength: number;
   };
 
+  readonly server: {
+    /** REQUEST_TIMEOUT: the whole request (headers and body) must arrive within it. */
+    readonly requestTimeoutSeconds: number;
+    /** KEEP_ALIVE_TIMEOUT: idle keep-alive connections are closed after it. */
+    readonly keepAliveTimeoutSeconds: number;
+  };
+
   readonly metrics: {
     /** METRICS_PORT: serve /metrics only there; undefined = on the main port. */
     readonly port: number | undefined;
+    /**
+     * METRICS_ALLOW: on the main port, /metrics answers only these addresses/CIDRs (default
+     * loopback), and never a request relayed by a proxy Gatehouse does not trust (SECURITY.md 47).
+     */
+    readonly allow: readonly string[];
   };
 
   readonly audit: {
     /** AUDIT_RETENTION, default 90d. */
     readonly retentionSeconds: number;
+  };
+
+  /** Identity for upstreams (src/config/assertion.ts). */
+  readonly assertion: {
+    /** ASSERTION_KEYS, validated: the first signs, all are published. Empty: see devKeyFile. */
+    readonly keys: readonly AssertionKey[];
+    /** Outside production without ASSERTION_KEYS: the file a generated key is kept in. */
+    readonly devKeyFile: string | undefined;
+    /** ASSERTION_AUDIENCE: `aud` when a request names none (default: PUBLIC_URL's origin). */
+    readonly audience: string | undefined;
   };
 
   readonly logLevel: LogLevel;

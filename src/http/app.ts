@@ -13,6 +13,8 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AssertionIssuer } from '../assertion/issuer.js';
+import { assertionIssuerUrl } from '../assertion/settings.js';
 import type { Responder } from '../chat/responder.js';
 import type { Config } from '../config/types.js';
 import type { DevIdp } from '../dev-idp/index.js';
@@ -22,6 +24,7 @@ import type { OidcClient } from '../oidc/client.js';
 import type { Revocation } from '../session/revocation.js';
 import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
+import apiRateLimitPlugin from './api-rate-limit.js';
 import authPlugin from './auth.js';
 import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
@@ -36,7 +39,9 @@ import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
 import { nativeRoutes } from './routes/native.js';
+import { wellKnownRoutes } from './routes/well-known.js';
 import securityHeadersPlugin, { offersOneTap } from './security-headers.js';
+import { clientErrorHandler, serverLimits } from './server-limits.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -46,6 +51,8 @@ export interface AppDeps {
   readonly revocation: Revocation;
   readonly oidc: OidcClient;
   readonly devIdp?: DevIdp | undefined;
+  /** Signs `X-Gatehouse-Assertion`; absent in production without ASSERTION_KEYS. */
+  readonly assertions?: AssertionIssuer | undefined;
   /**
    * The sample chat (`GET /chat`, `POST /chat`, `GET /chat/messages`) with this responder; no
    * chat routes when absent. `gatehouse serve` turns it on; library users opt in.
@@ -79,6 +86,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // SECURITY.md H.34: X-Forwarded-* are believed only from these addresses.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: LIMITS.bodyBytes,
+    // SECURITY.md 45: request, header, keep-alive and idle bounds, and Node's own refusals as
+    // problem+json (src/http/server-limits.ts).
+    ...serverLimits(config),
+    clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
     requestIdHeader: false,
     genReqId: () => randomUUID(),
@@ -159,13 +170,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
 
   await app.register(authPlugin, { config, sessions });
+  await app.register(apiRateLimitPlugin, { config });
   await app.register(csrfPlugin, { config });
 
   const authLimit = {
     max: config.rateLimit.auth.max,
     timeWindow: config.rateLimit.auth.windowSeconds * 1000,
   };
-  await app.register(authRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit });
+  await app.register(authRoutes, {
+    config,
+    sessions,
+    revocation,
+    oidc,
+    rateLimit: authLimit,
+    assertions: deps.assertions,
+  });
+  await app.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
   await app.register(nativeRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit, now });
   await app.register(forwardAuthRoutes, { config });
   await app.register(accountRoutes, { store, revocation, now });

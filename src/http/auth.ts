@@ -21,6 +21,10 @@ export interface AuthUser {
   readonly email: string;
   readonly name: string | null;
   readonly sessionId: string;
+  /** Google Workspace domain (`hd`), null for other accounts. */
+  readonly hostedDomain: string | null;
+  /** The session token's `exp` (seconds): nothing derived from it may outlive it. */
+  readonly tokenExp: number;
   /** How the token arrived: the cookie, or an `Authorization: Bearer` header. */
   readonly via: 'cookie' | 'bearer';
 }
@@ -64,7 +68,15 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
 }
 
 function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
-  return { id: claims.sub, email: claims.email, name: claims.name ?? null, sessionId: claims.sid, via };
+  return {
+    id: claims.sub,
+    email: claims.email,
+    name: claims.name ?? null,
+    sessionId: claims.sid,
+    hostedDomain: claims.hd ?? null,
+    tokenExp: claims.exp,
+    via,
+  };
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {

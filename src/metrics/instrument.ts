@@ -90,6 +90,7 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     completeLogin: (input) => time('complete_login', () => client.completeLogin(input)),
     check: () => time('check', () => client.check()),
     status: () => client.status(),
+    transactionCookiesToDrop: (cookies) => client.transactionCookiesToDrop(cookies),
     close: () => client.close(),
     issueNonce: () => client.issueNonce(),
     signInWithIdToken: (input) => time('id_token_sign_in', () => client.signInWithIdToken(input)),

@@ -26,7 +26,7 @@ import { nonceCheckedByCaller, type VerifiedIdTokenClaims, verifyIdToken } from 
 import type { NonceSealer } from './id-token-nonce.js';
 import { createVerifiedIdentity } from './identity.js';
 import { evaluateSignInPolicy } from './policy.js';
-import { checkEmail, cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile-claims.js';
+import { checkEmail, cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile.js';
 import type { Provider } from './provider.js';
 
 /** Google's ID tokens are about 1 KB; anything far larger is not one. */
@@ -157,13 +157,12 @@ export async function verifyIdTokenSignIn(
   await consume(idToken, claims, nonce, deps);
   // 6. Keyed by the configured issuer (also for Google's legacy `iss`), as the callback does, so
   // a browser sign-in and an app sign-in of one Google account are one user.
-  const acceptDataPictures = deps.config.oidc.allowInsecureIssuer;
   return createVerifiedIdentity({
     issuer: deps.config.oidc.issuer,
     subject: claims.sub,
     email,
     name: cleanText(claims.name, MAX_NAME_LENGTH),
-    picture: cleanPicture(claims.picture, acceptDataPictures),
+    picture: cleanPicture(claims.picture, { loopbackIssuer: deps.config.oidc.allowInsecureIssuer }),
     hostedDomain,
   });
 }

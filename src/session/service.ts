@@ -51,6 +51,8 @@ export interface SessionUser {
   readonly id: string;
   readonly email: string;
   readonly name: string | null;
+  /** Workspace domain, carried in the token as `hd` for the identity assertion. */
+  readonly hostedDomain?: string | null;
 }
 
 export interface SessionLimits {
@@ -99,7 +101,12 @@ export class SessionService {
     this.#ttlMs = ttlSeconds * 1000;
     this.#idleMs = idleTtlSeconds * 1000;
     this.#tokenTtlMs = tokenTtlSeconds * 1000;
-    this.#codec = new TokenCodec(options.config.secrets.jwtSecretKeys, this.#clock);
+    // SECURITY.md 41: no token outlives TOKEN_TTL here (a longer one, from an earlier setting,
+    // renews against the database); SECURITY.md 42: a full revocation set renews, never forgets.
+    this.#codec = new TokenCodec(options.config.secrets.jwtSecretKeys, this.#clock, {
+      maxLifetimeSeconds: tokenTtlSeconds,
+    });
+    this.#revocation.handOverOnOverflow((untilMs) => this.#codec.renewIssuedBefore(untilMs));
     this.#refresh = new RefreshTokens({
       store: this.#store,
       revocation: this.#revocation,
@@ -246,10 +253,15 @@ export class SessionService {
     );
     // Less than a second of session left: no token can be both valid and inside the session.
     if (exp <= iat) throw new GatehouseError('session_expired', undefined, { reason: 'session_ending' });
-    const claims: SessionClaims =
-      user.name === null
-        ? { sub: user.id, sid: session.id, email: user.email, iat, exp }
-        : { sub: user.id, sid: session.id, email: user.email, name: user.name, iat, exp };
+    const claims: SessionClaims = {
+      sub: user.id,
+      sid: session.id,
+      email: user.email,
+      ...(user.name === null ? {} : { name: user.name }),
+      ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
+      iat,
+      exp,
+    };
     const token = await this.#codec.sign(claims);
     return { token: { token, expiresAt: exp * 1000 }, claims };
   }

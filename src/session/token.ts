@@ -42,6 +42,16 @@ export const REFUSED_CACHE_SIZE = 1_000;
 /** Tolerated clock difference between instances for `iat` (SECURITY.md 15). */
 export const CLOCK_SKEW_SECONDS = 30;
 
+export interface TokenCodecOptions {
+  /**
+   * The longest `exp − iat` accepted (TOKEN_TTL, SECURITY.md 41). Gatehouse never issues a longer
+   * token, so one that is longer was issued under an earlier, longer TOKEN_TTL: its revocation may
+   * no longer be remembered (revocations are kept in memory for the *current* TOKEN_TTL), so it is
+   * answered `expired` and its renewal asks the database. Unbounded when absent.
+   */
+  readonly maxLifetimeSeconds?: number;
+}
+
 /** Why a token was refused; a short machine word for logs and metrics, never shown to clients. */
 export type InvalidTokenReason =
   | 'malformed'
@@ -132,8 +142,17 @@ export class TokenCodec {
   readonly #verified = new Map<string, KnownToken>();
   /** Tokens refused for a reason that no passing of time changes (not `not_yet_valid`). */
   readonly #refused = new Map<string, TokenVerification>();
+  readonly #maxLifetimeSeconds: number;
+  /**
+   * Tokens issued at or before this second are answered `expired` (a renewal candidate), so their
+   * sessions are checked against the database (see renewIssuedBefore). −1: none.
+   */
+  #renewIssuedUpTo = -1;
 
-  constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock) {
+  constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock, options: TokenCodecOptions = {}) {
+    const maxLifetime = options.maxLifetimeSeconds ?? Number.POSITIVE_INFINITY;
+    if (!(maxLifetime >= 1)) throw new TypeError('maxLifetimeSeconds must be at least 1');
+    this.#maxLifetimeSeconds = maxLifetime;
     if (!Array.isArray(jwtSecretKeys) || jwtSecretKeys.length === 0) {
       throw new TypeError('TokenCodec needs at least one JWT secret key');
     }
@@ -172,6 +191,18 @@ export class TokenCodec {
     return this.#refused.size;
   }
 
+  /**
+   * From now on, every token issued at or before `atMs` (on its issuer's clock) needs a database
+   * check: the hot path answers `expired`, and renewal reads the session row, which is the
+   * authority on revocation. The revocation set calls this when it is full instead of forgetting
+   * anything (SECURITY.md 42): a flood then costs renewals, never an un-revocation. Only ever moves
+   * forward.
+   */
+  renewIssuedBefore(atMs: number): void {
+    const seconds = Math.ceil(atMs / 1000);
+    if (seconds > this.#renewIssuedUpTo) this.#renewIssuedUpTo = seconds;
+  }
+
   /** kid of the key that signs new tokens. */
   get signingKid(): string {
     return this.#signer.kid;
@@ -179,17 +210,26 @@ export class TokenCodec {
 
   /** Signs a session token with the first key. `iat`/`exp` are the caller's (seconds). */
   async sign(claims: SessionClaims): Promise<string> {
-    const { sub, sid, email, name, iat, exp } = claims;
+    const { sub, sid, email, name, hd, iat, exp } = claims;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) {
       throw new TypeError('sub, sid and email must be non-empty strings');
     }
     if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
+    if (hd !== undefined && !isNonEmptyString(hd)) throw new TypeError('hd must be a non-empty string');
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
       throw new TypeError('iat and exp must be whole seconds with exp > iat');
     }
     // The claims in the order jose's SignJWT writes them, so either one could have issued the
     // token (test/unit/session/token.test.ts compares them byte for byte).
-    const payload = name === undefined ? { sid, email, sub, iat, exp } : { sid, email, name, sub, iat, exp };
+    const payload = {
+      sid,
+      email,
+      ...(name === undefined ? {} : { name }),
+      ...(hd === undefined ? {} : { hd }),
+      sub,
+      iat,
+      exp,
+    };
     const signingInput = `${this.#signer.headerSegment}.${Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url')}`;
     const signature = createHmac('sha256', this.#signer.keyObject).update(signingInput).digest('base64url');
     return `${signingInput}.${signature}`;
@@ -237,9 +277,10 @@ export class TokenCodec {
 
   #checkClaims(payload: unknown, token: string): TokenVerification {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return BAD_PAYLOAD;
-    const { sub, sid, email, name, iat, exp, nbf } = payload as Record<string, unknown>;
+    const { sub, sid, email, name, hd, iat, exp, nbf } = payload as Record<string, unknown>;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) return BAD_CLAIMS;
     if (name !== undefined && typeof name !== 'string') return BAD_CLAIMS;
+    if (hd !== undefined && !isNonEmptyString(hd)) return BAD_CLAIMS;
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) return BAD_CLAIMS;
     if (nbf !== undefined && typeof nbf !== 'number') return BAD_CLAIMS;
 
@@ -249,10 +290,21 @@ export class TokenCodec {
     if (nbf !== undefined && nbf > nowSeconds) return NOT_YET_VALID;
 
     // A fresh object: callers never see unknown claims a future version might add.
-    const claims: SessionClaims =
-      name === undefined ? { sub, sid, email, iat, exp } : { sub, sid, email, name, iat, exp };
+    const claims: SessionClaims = {
+      sub,
+      sid,
+      email,
+      ...(name === undefined ? {} : { name }),
+      ...(hd === undefined ? {} : { hd }),
+      iat,
+      exp,
+    };
     // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
-    if (exp <= nowSeconds) return { ok: false, reason: 'expired', claims };
+    // Longer-lived than this configuration issues, or issued before a revocation-set overflow:
+    // genuine, but only the database can say whether its session still holds (SECURITY.md 41, 42).
+    if (exp <= nowSeconds || exp - iat > this.#maxLifetimeSeconds || iat <= this.#renewIssuedUpTo) {
+      return { ok: false, reason: 'expired', claims };
+    }
     // Only a token without nbf is remembered, so the time checks below are all it needs.
     if (nbf === undefined) this.#remember(token, claims);
     return { ok: true, claims };
@@ -262,7 +314,9 @@ export class TokenCodec {
   #checkTimes(known: KnownToken): TokenVerification {
     const nowSeconds = Math.floor(this.#clock.now() / 1000);
     if (known.claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
-    if (known.claims.exp <= nowSeconds) return { ok: false, reason: 'expired', claims: known.claims };
+    if (known.claims.exp <= nowSeconds || known.claims.iat <= this.#renewIssuedUpTo) {
+      return { ok: false, reason: 'expired', claims: known.claims };
+    }
     return known.result;
   }
 

@@ -11,6 +11,8 @@ export interface SessionClaims {
   readonly sid: string;
   readonly email: string;
   readonly name?: string;
+  /** The user's Google Workspace domain, when they have one (for the assertion's `hd`). */
+  readonly hd?: string;
   /** seconds */
   readonly iat: number;
   /** seconds */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAssertionKeys } from '../../src/assertion/keys.js';
 import { runCli, tempDir } from './run.js';
 
 describe('gatehouse init', () => {
@@ -36,6 +37,11 @@ describe('gatehouse init', () => {
     expect(Buffer.from(env.SECRET_KEY ?? '', 'base64url').length).toBeGreaterThanOrEqual(32);
     expect(Buffer.from(env.JWT_SECRET_KEY ?? '', 'base64url').length).toBeGreaterThanOrEqual(32);
     expect(env.SECRET_KEY).not.toBe(env.JWT_SECRET_KEY);
+    // An EC P-256 private key as a one-line JWK, single-quoted so its double quotes stay literal.
+    expect(readFileSync(path, 'utf8')).toMatch(/^ASSERTION_KEYS='\{"kty":"EC","crv":"P-256",[^'\n]+\}'$/m);
+    const parsed = parseAssertionKeys(env.ASSERTION_KEYS ?? '');
+    expect(parsed.ok && parsed.keys.length).toBe(1);
+    expect(result.stdout).not.toContain(parsed.ok ? parsed.keys[0]!.jwk.d : 'unreachable');
     // Secrets are never echoed.
     expect(result.stdout).not.toContain(env.SECRET_KEY);
     expect(result.stdout).not.toContain(env.JWT_SECRET_KEY);
@@ -69,11 +75,25 @@ describe('gatehouse init', () => {
     expect(result.code, result.stderr).toBe(0);
     const body = JSON.parse(result.stdout) as { written: Record<string, string> };
     expect(body.written.SECRET_KEY).toBe('generated');
+    expect(body.written.ASSERTION_KEYS).toBe('generated');
     expect(body.written.PUBLIC_URL).toBe('http://127.0.0.1:8123');
     const doctor = await runCli(['doctor', '--offline'], { cwd: dir.path });
     expect(doctor.code, doctor.stdout).toBe(0);
     expect(doctor.stdout).toContain('Authorized redirect URI:      http://127.0.0.1:8123/auth');
     // Secrets came from the file, so none were generated for the process.
     expect(doctor.stdout).not.toContain('generated a random key');
+  }, 60_000);
+
+  it('right after init, doctor says OK: the database serve will create on first start is a note', async () => {
+    const init = await runCli(['init', '--yes'], { cwd: dir.path });
+    expect(init.code, init.stderr).toBe(0);
+    const doctor = await runCli(['doctor'], { cwd: dir.path });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toContain(
+      '· ./data/gatehouse.db does not exist yet: `gatehouse serve` creates and migrates it on first start',
+    );
+    expect(doctor.stdout).toMatch(/OK — 0 errors/);
+    // doctor did not create it (an empty, unmigrated file would be worse than none).
+    expect(existsSync(join(dir.path, 'data', 'gatehouse.db'))).toBe(false);
   }, 60_000);
 });

@@ -3,6 +3,7 @@
  * nginx `auth_request`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AssertionIssuer } from '../../assertion/issuer.js';
 import type { Config } from '../../config/types.js';
 import { type ErrorCode, type GatehouseError, isGatehouseError } from '../../errors.js';
 import type { OidcClient } from '../../oidc/client.js';
@@ -10,8 +11,10 @@ import { safeReturnTo } from '../../oidc/return-to.js';
 import type { LoginResult } from '../../oidc/types.js';
 import type { Revocation } from '../../session/revocation.js';
 import type { SessionService } from '../../session/service.js';
+import { verifyAssertionHeader } from '../assertion-header.js';
 import { requestMeta } from '../auth.js';
 import { readCookiesWithPrefix } from '../cookies.js';
+import { encodeIdentityHeader } from '../identity-headers.js';
 import { sendError } from '../problem.js';
 
 export interface AuthRoutesOptions {
@@ -21,6 +24,8 @@ export interface AuthRoutesOptions {
   readonly oidc: OidcClient;
   /** Per-IP limits for the sign-in routes (SECURITY.md H.36). */
   readonly rateLimit: { max: number; timeWindow: number };
+  /** Signs the X-Gatehouse-Assertion of /auth/verify (none in production without keys). */
+  readonly assertions?: AssertionIssuer | undefined;
 }
 
 /** Failures that send the browser back to the frontend with `?auth_error=`; the rest answer with their status. */
@@ -75,6 +80,9 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { return_to } = request.query as { return_to?: string };
       const start = await oidc.beginLogin({ returnTo: safeReturnTo(return_to, config) });
       noStore(reply);
+      // SECURITY.md 44: a few attempts per browser, the oldest dropped.
+      const txCookies = readCookiesWithPrefix(request.headers.cookie, config.cookie.transactionPrefix);
+      reply.clearLoginTransactions(oidc.transactionCookiesToDrop(txCookies));
       reply.setLoginTransaction(start.cookie);
       return reply.redirect(start.url, 302);
     },
@@ -171,20 +179,36 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       schema: {
         summary: 'Forward-auth for nginx auth_request',
         description:
-          '200 with `X-Auth-User-Id`, `X-Auth-Email` and `X-Auth-Name` for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
+          '200 with `X-Auth-User-Id`, `X-Auth-Email`, `X-Auth-Name` and the signed `X-Gatehouse-Assertion` (ES256, docs/assertions.md) for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
         tags: ['forward-auth'],
-        response: { 200: { description: 'Signed in', type: 'null' }, 401: { $ref: 'Problem#' } },
+        querystring: {
+          type: 'object',
+          properties: {
+            aud: {
+              type: 'string',
+              description:
+                "The assertion's audience: an absolute http(s) origin or URL (default ASSERTION_AUDIENCE, else PUBLIC_URL's origin).",
+            },
+          },
+        },
+        response: {
+          200: { description: 'Signed in', type: 'null' },
+          400: { $ref: 'Problem#' },
+          401: { $ref: 'Problem#' },
+        },
       },
       preHandler: app.requireUser,
     },
     async (request, reply) => {
       const user = request.user!;
+      const assertion = verifyAssertionHeader(request, reply, config, options.assertions);
+      if (assertion === 'refused') return reply;
+      // SECURITY.md 43: every identity value goes through one ASCII-safe encoder.
       reply
-        .header('x-auth-user-id', user.id)
-        .header('x-auth-email', user.email)
+        .header('x-auth-user-id', encodeIdentityHeader(user.id))
+        .header('x-auth-email', encodeIdentityHeader(user.email))
         .header('cache-control', 'no-store');
-      // Header values must be ASCII; a name with other characters is sent percent-encoded.
-      if (user.name) reply.header('x-auth-name', encodeURIComponent(user.name));
+      if (user.name) reply.header('x-auth-name', encodeIdentityHeader(user.name));
       return reply.code(200).send();
     },
   );

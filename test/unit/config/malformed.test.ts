@@ -53,6 +53,9 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['SESSION_IDLE_TTL', '1w', /not a duration/],
   ['TOKEN_TTL', '0s', /longer than zero/],
   ['REVOCATION_POLL_INTERVAL', 'often', /not a duration/],
+  // Never silently turned into another interval: 0 (or less) is refused like every other limit.
+  ['REVOCATION_POLL_INTERVAL', '0', /longer than zero/],
+  ['REVOCATION_POLL_INTERVAL', '-1s', /not a duration/],
   ['RATE_LIMIT_AUTH', '30', /MAX\/WINDOW/],
   ['GOOGLE_NATIVE_CLIENT_IDS', 'a b', /not a client id/],
   ['ID_TOKEN_MAX_AGE', '2h', /at most 1h/],
@@ -62,9 +65,17 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['CHAT_TIMEOUT', '0', /longer than zero/],
   ['CHAT_MAX_MESSAGE_LENGTH', 'long', /not a whole number/],
   ['METRICS_PORT', '65536', /0 to 65535/],
+  ['METRICS_ALLOW', '0.0.0.0/0', /never every address/],
+  ['DEV_PROVIDER', 'everywhere', /not one of: loopback, anywhere/],
+  ['REQUEST_TIMEOUT', '0', /longer than zero/],
+  ['KEEP_ALIVE_TIMEOUT', 'long', /not a duration/],
   ['AUDIT_RETENTION', 'forever', /not a duration/],
   ['LOG_LEVEL', 'verbose', /not one of: fatal, error, warn, info, debug, trace, silent/],
   ['LOG_FORMAT', 'xml', /not one of: json, pretty/],
+  ['ASSERTION_KEYS', 'not-a-key', /neither a JWK .* nor a PEM block/],
+  ['ASSERTION_KEYS', '{"kty":"RSA","n":"x","e":"AQAB","d":"y"}', /is an RSA key/],
+  ['ASSERTION_AUDIENCE', 'api.example.com', /not a URL/],
+  ['ASSERTION_AUDIENCE', 'ftp://api.example.com', /must be http or https/],
 ];
 
 describe('malformed values', () => {
