@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createThrowawayDatabase } from './lib/databases.js';
 import { measure, measureSideBySide } from './lib/load.js';
+import { nativeRates } from './lib/native.js';
 import {
   freePort,
   memoryOf,
@@ -162,6 +163,12 @@ try {
       `on the server, of which the provider ${mainCallback?.providerMs.p50 ?? '?'} ms and Gatehouse's own ` +
       `${mainCallback?.ownMs.p50 ?? '?'} ms`,
   );
+  // One after another, sequential like the sign-ins above (each sign-in a new user and session).
+  const native = await nativeRates(url, idp.issuer, clientId, plan.signIns);
+  log(
+    `ID-token sign-ins: ${native.idTokenSignIns.perSecond}/s (p50 ${native.idTokenSignIns.p50Ms} ms); ` +
+      `refreshes: ${native.refreshes.perSecond}/s (p50 ${native.refreshes.p50Ms} ms)`,
+  );
   const tokens = await sessionTokens(url, cookieName, jwtSecret, signIns.tokens);
   const mainRows = await measure(url, mainScenarios(cookieName, tokens), {
     connections: plan.connections,
@@ -180,6 +187,7 @@ try {
     coldStartMs: main.coldStartMs,
     memory: mainMemory,
     signIns: { ...signIns, tokens: undefined, serverCallback: mainCallback },
+    native,
     rows: mainRows,
     renewalQueryPlans: renewalQueryPlans(join(mainDir, 'gatehouse.db')),
   };

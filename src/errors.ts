@@ -53,6 +53,23 @@ export const ERRORS = {
     description:
       'The sign-in attempt is older than 10 minutes or its cookie is missing. Start again at `/login`.',
   },
+  invalid_id_token: {
+    status: 401,
+    title: 'The ID token was not accepted',
+    description:
+      'The ID token posted to `/auth/google` failed verification (signature, issuer, audience, age, nonce), is not an ID token, or was already used.',
+  },
+  invalid_grant: {
+    status: 400,
+    title: 'Invalid grant',
+    description:
+      'The refresh token is unknown, expired, already used, or its session is revoked, expired or its user disabled (RFC 6749 §5.2).',
+  },
+  unsupported_grant_type: {
+    status: 400,
+    title: 'Unsupported grant type',
+    description: '`POST /auth/token` only accepts `grant_type=refresh_token` (RFC 6749 §5.2).',
+  },
   access_denied: {
     status: 403,
     title: 'Sign-in was cancelled or denied',

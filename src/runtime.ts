@@ -133,6 +133,7 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
         clock,
         logger,
         consumeTransaction: (id, expiresAt) => store.consumeTransaction(id, expiresAt),
+        consumeIdToken: (hash, expiresAt) => store.consumeIdToken(hash, expiresAt),
       }),
       metrics,
     );

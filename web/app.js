@@ -294,6 +294,16 @@ function ago(iso) {
   return relative.format(Math.round(seconds / 86400), 'day');
 }
 
+const CLIENT_KINDS = { web: 'Browser', android: 'Android app', ios: 'iOS app', api: 'API client' };
+const SIGN_IN_METHODS = { oidc_callback: 'Google sign-in', id_token: 'Google ID token' };
+
+/** "Android app via Google ID token": what kind of client holds the session and how it signed in. */
+function clientLabel(session) {
+  const kind = CLIENT_KINDS[session.client_kind] ?? 'Client';
+  const method = SIGN_IN_METHODS[session.sign_in_method];
+  return method ? `${kind} via ${method}` : kind;
+}
+
 function sessionItem(session) {
   const li = document.createElement('li');
   li.className = 'session';
@@ -313,7 +323,7 @@ function sessionItem(session) {
   seen.dateTime = session.last_seen_at;
   seen.title = new Date(session.last_seen_at).toLocaleString();
   seen.textContent = ago(session.last_seen_at);
-  detail.append(`${session.ip ?? 'Unknown IP'} · last seen `, seen);
+  detail.append(`${clientLabel(session)} · ${session.ip ?? 'Unknown IP'} · last seen `, seen);
   text.append(detail);
 
   const button = document.createElement('button');
@@ -356,6 +366,68 @@ function wireSessions() {
   });
 }
 
+/* ---------- ID-token sign-in (One Tap, or the development provider's tokens) ---------- */
+
+/** A nonce from Gatehouse, bound into the ID token, so a token is good for this sign-in only. */
+async function freshNonce() {
+  const { status, body } = await api('/auth/nonce');
+  if (status !== 200) throw new Error('no nonce');
+  return body.nonce;
+}
+
+/** POST /auth/google the way One Tap's callback does: JSON from page script, cookie in return. */
+async function signInWithIdToken(credential, nonce) {
+  const { status, body } = await api('/auth/google', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ credential, nonce }),
+  });
+  if (status === 204) {
+    location.reload();
+    return;
+  }
+  showAlert(
+    AUTH_ERRORS[body?.code] ?? ['Sign-in failed', 'The ID token was not accepted. Please try again.'],
+  );
+}
+
+function wireDevIdToken() {
+  const form = $('dev-id-token');
+  form.hidden = false;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    $('dev-id-token-status').textContent = 'Signing in…';
+    try {
+      const nonce = await freshNonce();
+      const url = new URL('/dev-idp/id-token', location.origin);
+      url.searchParams.set('email', $('dev-id-token-email').value);
+      url.searchParams.set('nonce', nonce);
+      const minted = await api(url.pathname + url.search);
+      if (minted.status !== 200) throw new Error('not minted');
+      await signInWithIdToken(minted.body.id_token, nonce);
+    } catch {
+      $('dev-id-token-status').textContent = 'Could not get an ID token from the development provider.';
+    }
+  });
+}
+
+/** Google One Tap, only with real Google credentials (the CSP allows Google's script only then). */
+async function offerOneTap(clientId) {
+  const nonce = await freshNonce();
+  const script = document.createElement('script');
+  script.src = 'https://accounts.google.com/gsi/client';
+  script.async = true;
+  script.addEventListener('load', () => {
+    window.google.accounts.id.initialize({
+      client_id: clientId,
+      nonce,
+      callback: (response) => signInWithIdToken(response.credential, nonce),
+    });
+    window.google.accounts.id.prompt();
+  });
+  document.head.append(script);
+}
+
 /* ---------- start ---------- */
 
 async function main() {
@@ -370,6 +442,8 @@ async function main() {
       me.body?.code === 'session_revoked' || me.body?.code === 'session_expired' ? SESSION_ENDED : null;
     showSignedOut(hadError ? null : reason);
     if (hadError) $('auth-error').focus();
+    if (settings.body?.dev_provider) wireDevIdToken();
+    else if (settings.body?.google_client_id) offerOneTap(settings.body.google_client_id).catch(() => {});
     return;
   }
   showProfile(me.body);

@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { load: () => Promise<Run>; summary: string }> = 
     load: async () => (await import('./events.js')).events,
     summary: 'show or purge the audit trail',
   },
+  dev: {
+    load: async () => (await import('./dev.js')).dev,
+    summary: 'development helpers: id-token (an ID token from the development provider)',
+  },
 };
 
 export const USAGE = `Usage: gatehouse <command> [options]

@@ -83,10 +83,12 @@ export async function sessions(args: readonly string[]): Promise<ExitCode> {
           return EXIT.ok;
         }
         out.table(
-          ['ID', 'USER', 'CREATED', 'LAST SEEN', 'EXPIRES', 'STATE', 'IP'],
+          ['ID', 'USER', 'CLIENT', 'METHOD', 'CREATED', 'LAST SEEN', 'EXPIRES', 'STATE', 'IP'],
           rows.map((s) => [
             s.id,
             s.userId,
+            s.clientKind,
+            s.signInMethod,
             when(s.createdAt),
             when(s.lastSeenAt),
             when(s.expiresAt),

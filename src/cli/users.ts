@@ -61,6 +61,8 @@ export function sessionJson(session: Session) {
     revoked_reason: session.revokedReason,
     ip: session.ip,
     user_agent: session.userAgent,
+    client_kind: session.clientKind,
+    sign_in_method: session.signInMethod,
   };
 }
 

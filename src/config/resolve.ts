@@ -4,6 +4,7 @@
  */
 
 import { resolveAssertion } from './assertion.js';
+import { resolveNative } from './native.js';
 import {
   type DatabaseUrl,
   fail,
@@ -152,6 +153,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
   const urls = resolveUrls(reader, production, port, proxied?.routePrefix);
   const secrets = resolveSecrets(reader, production);
   const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, host, urls?.routePrefix);
+  const native = resolveNative(reader);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),
@@ -195,6 +197,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     proxied === undefined ||
     secrets === undefined ||
     oidc === undefined ||
+    native === undefined ||
     policy.hostedDomains === undefined ||
     policy.emailDomains === undefined ||
     policy.emails === undefined ||
@@ -219,6 +222,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     port,
     ...urls,
     oidc,
+    native,
     policy: { hostedDomains: policy.hostedDomains, emailDomains: policy.emailDomains, emails: policy.emails },
     secrets,
     database,

@@ -274,6 +274,29 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
     ],
   },
   {
+    title: 'Native apps and single-page apps',
+    variables: [
+      {
+        name: 'GOOGLE_NATIVE_CLIENT_IDS',
+        default: '—',
+        description:
+          'Android and iOS OAuth client ids (comma list) whose Google ID tokens `POST /auth/google` accepts, besides `GOOGLE_CLIENT_ID` (see docs/native.md).',
+      },
+      {
+        name: 'ID_TOKEN_MAX_AGE',
+        default: '`5m`',
+        description:
+          'An ID token posted to `/auth/google` is refused once its `iat` is older than this (at most `1h`).',
+      },
+      {
+        name: 'REFRESH_REUSE_GRACE',
+        default: '`10s`',
+        description:
+          'A rotated refresh token presented again within this gets the same new pair (a lost response); later, it revokes the session (at most `5m`, `0` allowed).',
+      },
+    ],
+  },
+  {
     title: 'Rate limits',
     variables: [
       {

@@ -69,6 +69,16 @@ export interface Config {
     readonly scopes: string;
   };
 
+  /** ID-token sign-in and refresh tokens (src/config/native.ts). */
+  readonly native: {
+    /** GOOGLE_NATIVE_CLIENT_IDS: Android/iOS client ids accepted besides `oidc.clientId`. */
+    readonly clientIds: readonly string[];
+    /** ID_TOKEN_MAX_AGE (default 5m): an ID token older than this (by `iat`) is refused. */
+    readonly idTokenMaxAgeSeconds: number;
+    /** REFRESH_REUSE_GRACE (default 10s): a rotated refresh token retried within this gets the same successor. */
+    readonly refreshReuseGraceSeconds: number;
+  };
+
   /** Who may sign in; empty lists mean "no restriction of that kind". Lower-case. */
   readonly policy: {
     readonly hostedDomains: readonly string[];

@@ -15,6 +15,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { Account, KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { type Log, silentLog } from '../core/log.js';
 import { ProfileStore } from './accounts.js';
+import { createMinter, type Mint, serveIdToken } from './id-token.js';
 import { handleInteraction, type InteractionDeps } from './interactions.js';
 import { createMemoryStore, memoryAdapterFactory } from './memory-adapter.js';
 import { loadOidcProvider } from './module.js';
@@ -35,6 +36,8 @@ export interface DevIdpOptions {
 
 export interface DevIdp {
   readonly issuer: string;
+  /** A Google-shaped ID token for any audience, signed with this provider's key (id-token.ts). */
+  readonly mintIdToken: Mint;
   /** Serves one request whose URL still starts with the issuer's path (e.g. `/dev-idp/auth?…`). */
   handle(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
@@ -97,6 +100,8 @@ export async function createDevIdp(options: DevIdpOptions): Promise<DevIdp> {
   const profiles = new ProfileStore();
   const store = createMemoryStore();
   const { Provider } = await loadOidcProvider();
+  const key = await signingKey();
+  const mintIdToken = createMinter(issuer, key);
 
   const sessionCookie = 'dev_idp_session';
   const findAccount = (_ctx: KoaContextWithOIDC, sub: string): Account | undefined => {
@@ -139,7 +144,7 @@ export async function createDevIdp(options: DevIdpOptions): Promise<DevIdp> {
     pkce: { required: () => true },
     allowOmittingSingleRegisteredRedirectUri: false,
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
-    jwks: { keys: [await signingKey()] },
+    jwks: { keys: [key] },
     findAccount,
     clientBasedCORS: () => false,
     interactions: {
@@ -211,6 +216,7 @@ export async function createDevIdp(options: DevIdpOptions): Promise<DevIdp> {
 
   return {
     issuer,
+    mintIdToken,
     handle(req, res) {
       const original = req.url ?? '/';
       const queryAt = original.indexOf('?');
@@ -235,6 +241,19 @@ export async function createDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       // form, so a developer can switch identities freely (and a different account never runs
       // into oidc-provider's "log out first" confirmation).
       if (req.headers.cookie) req.headers.cookie = withoutCookie(req.headers.cookie, sessionCookie);
+
+      const pathOnly = queryAt === -1 ? relative : relative.slice(0, relative.indexOf('?'));
+      if (pathOnly === '/id-token') {
+        serveIdToken(req, res, {
+          mint: mintIdToken,
+          action: `${mountPath}/id-token`,
+          defaultAudience: options.clientId,
+        }).catch((err: unknown) => {
+          logger.error({ err }, 'development provider: id-token failed');
+          fail(res, 500, 'Something went wrong');
+        });
+        return;
+      }
 
       const interaction = /^\/interaction\/([A-Za-z0-9_-]{1,64})$/.exec(
         queryAt === -1 ? relative : relative.slice(0, relative.indexOf('?')),

@@ -39,8 +39,9 @@ import { chatRoutes } from './routes/chat.js';
 import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
+import { nativeRoutes } from './routes/native.js';
 import { wellKnownRoutes } from './routes/well-known.js';
-import securityHeadersPlugin from './security-headers.js';
+import securityHeadersPlugin, { offersOneTap } from './security-headers.js';
 import { clientErrorHandler, serverLimits } from './server-limits.js';
 
 export interface AppDeps {
@@ -212,6 +213,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.get('/config.json', { schema: { hide: true } }, async () => ({
       dev_provider: config.oidc.devProvider,
       cookie_name: config.cookie.name,
+      // The demo page's One Tap (real Google only; CSP widened for it in security-headers.ts).
+      google_client_id: offersOneTap(config) ? config.oidc.clientId : null,
     }));
   }
 
@@ -239,6 +242,7 @@ async function ownRoutes(own: FastifyInstance, deps: AppDeps, now: () => number)
     assertions: deps.assertions,
   });
   await own.register(wellKnownRoutes, { assertions: deps.assertions, issuer: assertionIssuerUrl(config) });
+  await own.register(nativeRoutes, { config, sessions, revocation, oidc, rateLimit: authLimit, now });
   await own.register(forwardAuthRoutes, { config });
   await own.register(accountRoutes, { store, revocation, now });
   // The tutorial's sample API is off in proxy mode: the upstream is the API.

@@ -33,6 +33,12 @@ async function csrfPlugin(app: FastifyInstance, options: { config: Config }): Pr
   const cookieName = options.config.cookie.name;
   app.addHook('onRequest', (request, reply, done) => {
     if (SAFE_METHODS.has(request.method)) return done();
+    // Routes that check their own CSRF token (the GIS redirect mode's g_csrf_token double submit,
+    // posted by accounts.google.com, so never from one of our origins: SECURITY.md 58).
+    if (
+      (request.routeOptions.config as { csrfDoubleSubmit?: boolean } | undefined)?.csrfDoubleSubmit === true
+    )
+      return done();
     if (readCookie(request.headers.cookie, cookieName).kind === 'none') return done();
     const bearer = readBearer(request.headers.authorization);
     if (typeof bearer === 'string') return done();

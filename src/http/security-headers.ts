@@ -11,17 +11,39 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/types.js';
+import { GOOGLE_ISSUER } from '../core/google.js';
+
+/**
+ * True when the demo page offers Google One Tap: real Google credentials (not the development
+ * provider, not another issuer). Only then is the policy widened for Google Identity Services.
+ */
+export function offersOneTap(config: Config): boolean {
+  return !config.oidc.devProvider && config.oidc.issuer === GOOGLE_ISSUER;
+}
+
+/**
+ * Google Identity Services' documented CSP needs, and no more: its script, its stylesheet, the
+ * iframe One Tap and the button render in, and its XHR endpoints — all under /gsi/.
+ */
+const GIS = {
+  script: 'https://accounts.google.com/gsi/client',
+  style: 'https://accounts.google.com/gsi/style',
+  frame: 'https://accounts.google.com/gsi/',
+  connect: 'https://accounts.google.com/gsi/',
+} as const;
 
 export function contentSecurityPolicy(config: Config): string {
+  const gis = offersOneTap(config);
   const directives: [string, string[]][] = [
     ['default-src', ["'self'"]],
     ['base-uri', ["'none'"]],
-    ['script-src', ["'self'"]],
+    ['script-src', ["'self'", ...(gis ? [GIS.script] : [])]],
     ['script-src-attr', ["'none'"]],
-    ['style-src', ["'self'"]],
+    ['style-src', ["'self'", ...(gis ? [GIS.style] : [])]],
     ['img-src', ["'self'", 'data:', 'https:']],
     ['font-src', ["'self'"]],
-    ['connect-src', ["'self'"]],
+    ['connect-src', ["'self'", ...(gis ? [GIS.connect] : [])]],
+    ...(gis ? ([['frame-src', ["'self'", GIS.frame]]] as [string, string[]][]) : []),
     // Chromium applies form-action to the redirect after a form post: sign-out lands on the frontend.
     ['form-action', ["'self'", ...config.trustedOrigins]],
     ['frame-ancestors', ["'none'"]],
@@ -34,7 +56,8 @@ export function contentSecurityPolicy(config: Config): string {
 export function securityHeaders(config: Config): Readonly<Record<string, string>> {
   return Object.freeze({
     'content-security-policy': contentSecurityPolicy(config),
-    'cross-origin-opener-policy': 'same-origin',
+    // GIS's popup mode talks to its opener; Google asks for same-origin-allow-popups then.
+    'cross-origin-opener-policy': offersOneTap(config) ? 'same-origin-allow-popups' : 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
     'origin-agent-cluster': '?1',
     'referrer-policy': 'no-referrer',

@@ -50,11 +50,19 @@ function timedGroup<T extends object>(
 /** The same store, each operation timed as `gatehouse_db_query_duration_seconds{operation}`. */
 export function instrumentStore<S extends Store>(store: S, metrics: Metrics): S {
   // close() is not a query; `kind` (and `db` on an opened store) are plain values.
-  const top = timedGroup(store, '', metrics, ['close', 'users', 'sessions', 'events', 'chat']);
+  const top = timedGroup(store, '', metrics, [
+    'close',
+    'users',
+    'sessions',
+    'refreshTokens',
+    'events',
+    'chat',
+  ]);
   return Object.freeze({
     ...top,
     users: Object.freeze(timedGroup(store.users, 'users', metrics)),
     sessions: Object.freeze(timedGroup(store.sessions, 'sessions', metrics)),
+    refreshTokens: Object.freeze(timedGroup(store.refreshTokens, 'refresh_tokens', metrics)),
     events: Object.freeze(timedGroup(store.events, 'events', metrics)),
     chat: Object.freeze(timedGroup(store.chat, 'chat', metrics)),
   }) as S;
@@ -84,5 +92,7 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     status: () => client.status(),
     transactionCookiesToDrop: (cookies) => client.transactionCookiesToDrop(cookies),
     close: () => client.close(),
+    issueNonce: () => client.issueNonce(),
+    signInWithIdToken: (input) => time('id_token_sign_in', () => client.signInWithIdToken(input)),
   };
 }

@@ -26,20 +26,21 @@ import { GatehouseError, isGatehouseError } from '../errors.js';
 import { parseCallbackQuery, safeErrorCode } from './callback-params.js';
 import { legacyGoogleTokens, runCapturing } from './google-legacy.js';
 import { type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
+import { createNonceSealer, type IssuedNonce } from './id-token-nonce.js';
+import { type IdTokenSignInInput, verifyIdTokenSignIn } from './id-token-sign-in.js';
 import { createVerifiedIdentity } from './identity.js';
 import { evaluateSignInPolicy } from './policy.js';
-import { cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile.js';
+import { checkEmail, cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile.js';
 import { createProvider, type ProviderHandle } from './provider.js';
 import { oauthCode, providerFailure } from './provider-errors.js';
 import { safeReturnTo } from './return-to.js';
-import { hasControlOrSpace } from './text.js';
 import {
   createTransactionSealer,
   type LoginTransaction,
   TRANSACTION_MAX_AGE_SECONDS,
   transactionCookieName,
 } from './transaction.js';
-import type { LoginResult, LoginStart, ProviderStatus } from './types.js';
+import type { LoginResult, LoginStart, ProviderStatus, VerifiedIdentity } from './types.js';
 
 export interface OidcClient {
   beginLogin(input: { returnTo?: string | undefined }): Promise<LoginStart>;
@@ -56,6 +57,10 @@ export interface OidcClient {
   transactionCookiesToDrop(cookies: Readonly<Record<string, string>>): string[];
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
+  /** A fresh sealed nonce for ID-token sign-in (`GET /auth/nonce`). */
+  issueNonce(): IssuedNonce;
+  /** Verifies a posted Google ID token (id-token-sign-in.ts); the same provider and keys as the callback. */
+  signInWithIdToken(input: IdTokenSignInInput): Promise<VerifiedIdentity>;
 }
 
 export interface OidcClientOptions {
@@ -65,6 +70,8 @@ export interface OidcClientOptions {
   readonly logger?: Log;
   /** Marks a transaction id used: true the first time, false afterwards (the store's, in production). */
   readonly consumeTransaction: (id: string, expiresAt: Date) => Promise<boolean>;
+  /** Records a used ID token or nonce hash: true the first time (the store's, in production). */
+  readonly consumeIdToken?: (hash: string, expiresAt: Date) => Promise<boolean>;
 }
 
 const ID_TOKEN_EMAIL_CLAIMS = JSON.stringify({
@@ -77,7 +84,6 @@ function hasAllowList(policy: Config['policy']): boolean {
 
 /** 256 bits from the CSPRNG, base64url: state, nonce, PKCE verifier (43 chars, RFC 7636 §4.1), id. */
 const RANDOM_BYTES = 32;
-const MAX_EMAIL_LENGTH = 320;
 
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const { config, consumeTransaction } = options;
@@ -91,6 +97,12 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
   }
   const provider = createProvider({ config, clock, logger });
   const sealer = createTransactionSealer({ secretKey: config.secrets.secretKey, clock, random });
+  const nonces = createNonceSealer({ secretKey: config.secrets.secretKey, clock, random });
+  const consumeIdToken =
+    options.consumeIdToken ??
+    (async () => {
+      throw new TypeError('createOidcClient: consumeIdToken was not given; ID-token sign-in needs the store');
+    });
   const cookieName = (state: string): string => transactionCookieName(config.cookie.transactionPrefix, state);
   const randomToken = (): string => {
     const bytes = random(RANDOM_BYTES);
@@ -310,28 +322,14 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     status: () => provider.status(),
     check: () => provider.check(),
     transactionCookiesToDrop: (cookies) => sealer.toDrop(cookies),
+    issueNonce: () => nonces.issue(),
+    signInWithIdToken: (input) =>
+      verifyIdTokenSignIn(input, { config, provider, nonces, clock, consumeIdToken }),
     close: () => provider.close(),
   };
 }
 
 /** email_verified must be exactly boolean true (SECURITY D17); the address must look like one. */
-function checkEmail(source: Readonly<Record<string, unknown>>): string {
-  if (source.email_verified !== true) {
-    throw new GatehouseError('email_not_verified', undefined, { reason: 'email_not_verified' });
-  }
-  const email = source.email;
-  if (
-    typeof email !== 'string' ||
-    email.length > MAX_EMAIL_LENGTH ||
-    email.lastIndexOf('@') < 1 ||
-    email.lastIndexOf('@') === email.length - 1 ||
-    hasControlOrSpace(email)
-  ) {
-    throw new GatehouseError('login_failed', undefined, { reason: 'email_invalid' });
-  }
-  return email;
-}
-
 /**
  * openid-client failures of the code exchange: transport and response-shape problems are the
  * provider's (502/504); a token that fails a claim check is a failed sign-in (400).

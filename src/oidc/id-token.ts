@@ -39,10 +39,20 @@ const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 /** An ID token is used within seconds of issue; older ones are refused ("a few minutes": SECURITY C12). */
 export const MAX_ID_TOKEN_AGE_SECONDS = 300;
 
+/**
+ * Passed as `nonce` when the caller checks the nonce itself: ID-token sign-in, where a token
+ * carries a nonce only when the client asked `GET /auth/nonce` for one (id-token-sign-in.ts).
+ * A named symbol, never a quiet `undefined` (STYLE.md habit 6).
+ */
+export const nonceCheckedByCaller: unique symbol = Symbol('nonceCheckedByCaller');
+
 export interface IdTokenExpectations {
   readonly issuer: string;
-  readonly clientId: string;
-  readonly nonce: string;
+  /** Our client id, or the set of them (ID-token sign-in: the web client and the native ones). */
+  readonly clientId: string | readonly string[];
+  readonly nonce: string | typeof nonceCheckedByCaller;
+  /** Oldest acceptable `iat`, in seconds (default MAX_ID_TOKEN_AGE_SECONDS). */
+  readonly maxAgeSeconds?: number;
   /** The provider's `id_token_signing_alg_values_supported`, if advertised. */
   readonly advertisedAlgorithms: readonly string[] | undefined;
   readonly clockSkewSeconds: number;
@@ -81,7 +91,15 @@ export async function verifyIdToken(
   for (const name of FORBIDDEN_HEADERS) {
     if (Object.hasOwn(header, name)) throw rejected(`header ${name}`);
   }
+  // An RFC 9068 access token (`typ: at+jwt`) or any other typed JWT is not an ID token, even when
+  // its audience happens to be ours (SECURITY.md 57).
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT')) {
+    throw rejected('typ');
+  }
   const algorithms = allowedAlgorithms(expect.advertisedAlgorithms);
+  const clientIds: readonly string[] =
+    typeof expect.clientId === 'string' ? [expect.clientId] : expect.clientId;
+  if (clientIds.length === 0) throw new TypeError('verifyIdToken: at least one client id');
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw rejected('alg');
 
   const issuers = expect.issuer === GOOGLE_ISSUER ? [GOOGLE_ISSUER, GOOGLE_LEGACY_ISSUER] : [expect.issuer];
@@ -90,9 +108,9 @@ export async function verifyIdToken(
     ({ payload } = await jwtVerify(token, keys, {
       algorithms,
       issuer: issuers,
-      audience: expect.clientId,
+      audience: [...clientIds],
       clockTolerance: expect.clockSkewSeconds,
-      maxTokenAge: MAX_ID_TOKEN_AGE_SECONDS,
+      maxTokenAge: expect.maxAgeSeconds ?? MAX_ID_TOKEN_AGE_SECONDS,
       currentDate: new Date(expect.now),
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
     }));
@@ -104,11 +122,17 @@ export async function verifyIdToken(
     throw rejected('sub');
   }
   // Core §3.1.3.7 (4)(5): several audiences need an azp naming us; a present azp must name us.
+  // With several client ids of ours, "us" is any of them: an Android app's token has the web
+  // client as `aud` and the Android client as `azp` (Google's server-side access pattern).
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if (audiences.length > 1 && payload.azp === undefined) throw rejected('azp missing');
-  if (payload.azp !== undefined && payload.azp !== expect.clientId) throw rejected('azp');
-  if (typeof payload.nonce !== 'string' || !constantTimeEqual(payload.nonce, expect.nonce)) {
-    throw rejected('nonce');
+  if (payload.azp !== undefined && (typeof payload.azp !== 'string' || !clientIds.includes(payload.azp))) {
+    throw rejected('azp');
+  }
+  if (expect.nonce !== nonceCheckedByCaller) {
+    if (typeof payload.nonce !== 'string' || !constantTimeEqual(payload.nonce, expect.nonce)) {
+      throw rejected('nonce');
+    }
   }
   return payload as VerifiedIdTokenClaims;
 }

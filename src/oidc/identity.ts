@@ -1,8 +1,8 @@
 /**
  * The only place a `VerifiedIdentity` is made (STYLE habit 5: make skipping a check impossible).
  * The brand has no constructor elsewhere (only a deliberate cast could forge one, as the test
- * helpers do); this function is called by the callback verifier (client.ts) after every check has
- * passed. It is exported from neither oidc/index.ts nor the package entry, and
+ * helpers do); this function is called by the two verifiers (client.ts, id-token-sign-in.ts)
+ * after every check has passed. It is exported from neither oidc/index.ts nor the package entry, and
  * test/unit/oidc/identity.test.ts fails if any other module in src/ imports it.
  */
 import type { VerifiedIdentity } from './types.js';
@@ -16,7 +16,7 @@ export interface IdentityFields {
   readonly hostedDomain: string | null;
 }
 
-/** @internal — call only from the callback verifier, after all checks. */
+/** @internal — call only from a verifier (the callback, ID-token sign-in), after all checks. */
 export function createVerifiedIdentity(fields: IdentityFields): VerifiedIdentity {
   const identity = {
     issuer: fields.issuer,

@@ -3,9 +3,11 @@
  * control characters, and a picture is kept only as a URL the page can show safely
  * (SECURITY D20).
  */
-import { stripControl } from './text.js';
+import { GatehouseError } from '../errors.js';
+import { hasControlOrSpace, stripControl } from './text.js';
 
 export const MAX_NAME_LENGTH = 256;
+const MAX_EMAIL_LENGTH = 320;
 export const MAX_PICTURE_LENGTH = 8192;
 
 /** Strings only, NUL/control characters removed, bounded length; empty becomes null. */
@@ -34,4 +36,26 @@ export function cleanPicture(value: unknown, options: { readonly loopbackIssuer:
   }
   if (url.protocol === 'https:') return url.href;
   return url.protocol === 'http:' && options.loopbackIssuer ? url.href : null;
+}
+
+/**
+ * The verified email of an ID token (or userinfo): `email_verified` must be the JSON `true` — not
+ * `"true"`, not absent (SECURITY.md D17, 57) — and the address well-formed. Shared by the callback
+ * (client.ts) and ID-token sign-in (id-token-sign-in.ts).
+ */
+export function checkEmail(source: Readonly<Record<string, unknown>>): string {
+  if (source.email_verified !== true) {
+    throw new GatehouseError('email_not_verified', undefined, { reason: 'email_not_verified' });
+  }
+  const email = source.email;
+  if (
+    typeof email !== 'string' ||
+    email.length > MAX_EMAIL_LENGTH ||
+    email.lastIndexOf('@') < 1 ||
+    email.lastIndexOf('@') === email.length - 1 ||
+    hasControlOrSpace(email)
+  ) {
+    throw new GatehouseError('login_failed', undefined, { reason: 'email_invalid' });
+  }
+  return email;
 }

@@ -24,9 +24,10 @@ import type { Log } from '../core/log.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { NewSessionInput, Session, Store, User } from '../store/types.js';
 import type { AuditLog } from './audit.js';
+import { RefreshTokens, type TokenPair } from './refresh.js';
 import type { Revocation } from './revocation.js';
 import { TokenCodec } from './token.js';
-import type { IssuedToken, Renewed, RequestMeta, SessionClaims, TokenCheck } from './types.js';
+import type { IssuedToken, Renewed, RequestMeta, SessionClaims, SignInMeta, TokenCheck } from './types.js';
 
 /** Outcomes reported as they happen, for metrics (src/metrics); must not throw. */
 export interface SessionObserver {
@@ -36,7 +37,7 @@ export interface SessionObserver {
 
 export interface SessionServiceOptions {
   readonly store: Store;
-  readonly config: Pick<Config, 'session' | 'secrets'>;
+  readonly config: Pick<Config, 'session' | 'secrets'> & Partial<Pick<Config, 'native'>>;
   readonly revocation: Revocation;
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -60,11 +61,13 @@ export interface SessionLimits {
   readonly idleExpiresAt: Date;
 }
 
-/** A completed sign-in: the user, the new session and its first token. */
+/** A completed sign-in: the user, the new session and its first token (and refresh token, for a native client). */
 export interface SignedIn {
   readonly user: User;
   readonly session: Session;
   readonly token: IssuedToken;
+  /** Only for client kinds other than `web` (DESIGN.md "Native apps and single-page apps"). */
+  readonly refreshToken?: string;
 }
 
 const floorToSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
@@ -81,6 +84,7 @@ export class SessionService {
   readonly #ttlMs: number;
   readonly #idleMs: number;
   readonly #tokenTtlMs: number;
+  readonly #refresh: RefreshTokens;
 
   constructor(options: SessionServiceOptions) {
     const { ttlSeconds, idleTtlSeconds, tokenTtlSeconds } = options.config.session;
@@ -103,6 +107,16 @@ export class SessionService {
       maxLifetimeSeconds: tokenTtlSeconds,
     });
     this.#revocation.handOverOnOverflow((untilMs) => this.#codec.renewIssuedBefore(untilMs));
+    this.#refresh = new RefreshTokens({
+      store: this.#store,
+      revocation: this.#revocation,
+      clock: this.#clock,
+      log: this.#log,
+      random: this.#random,
+      graceMs: (options.config.native?.refreshReuseGraceSeconds ?? 10) * 1000,
+      idleMs: this.#idleMs,
+      issue: (user, session) => this.issue(user, session),
+    });
   }
 
   /**
@@ -111,7 +125,7 @@ export class SessionService {
    * and the metric. Throws `user_disabled` for a disabled account (no session is created);
    * `service_unavailable` from the store passes through. Failures are recorded here.
    */
-  async signIn(identity: VerifiedIdentity, meta: RequestMeta): Promise<SignedIn> {
+  async signIn(identity: VerifiedIdentity, meta: SignInMeta): Promise<SignedIn> {
     try {
       const outcome = await this.#store.signIn(identity, this.#newSession(meta));
       if ('disabled' in outcome) {
@@ -121,10 +135,19 @@ export class SessionService {
       }
       const { user, session } = outcome;
       const token = await this.issue(user, session);
+      const refreshToken = session.clientKind === 'web' ? undefined : await this.#refresh.issueFirst(session);
       await this.#audit.record('sign_in', { userId: user.id, sessionId: session.id, meta });
-      this.#log.info({ userId: user.id, sessionId: session.id }, 'sign-in succeeded');
+      this.#log.info(
+        {
+          userId: user.id,
+          sessionId: session.id,
+          clientKind: session.clientKind,
+          method: session.signInMethod,
+        },
+        'sign-in succeeded',
+      );
       this.#observer?.signIn?.('success');
-      return { user, session, token };
+      return refreshToken === undefined ? { user, session, token } : { user, session, token, refreshToken };
     } catch (err) {
       if (isGatehouseError(err)) await this.signInFailed(err, meta);
       throw err;
@@ -137,6 +160,29 @@ export class SessionService {
     this.#log.warn({ code: err.code, reason }, 'sign-in failed');
     this.#observer?.signIn?.('failure', reason);
     await this.#audit.record('sign_in_failed', { reason, meta });
+  }
+
+  /**
+   * A new token pair for a refresh token (rotation, reuse detection, the session's limits: see
+   * refresh.ts). Throws GatehouseError `invalid_grant`; `service_unavailable` passes through.
+   */
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair & { readonly session: Session }> {
+    try {
+      const pair = await this.#refresh.refresh(refreshToken, meta);
+      this.#observer?.renewal?.('renewed', null);
+      return pair;
+    } catch (err) {
+      this.#observer?.renewal?.(
+        'refused',
+        err instanceof GatehouseError ? (err.reason ?? err.code) : 'error',
+      );
+      throw err;
+    }
+  }
+
+  /** The session of a refresh token, used or not (RFC 7009 revocation); undefined when unknown. */
+  refreshTokenSession(refreshToken: string): Promise<{ sessionId: string; userId: string } | undefined> {
+    return this.#refresh.sessionOf(refreshToken);
   }
 
   /** Hot path: synchronous, no database. */
@@ -175,7 +221,7 @@ export class SessionService {
   }
 
   /** A new session row's values. Expiries are floored to whole seconds (see the file comment). */
-  #newSession(meta: RequestMeta): NewSessionInput {
+  #newSession(meta: SignInMeta): NewSessionInput {
     const now = this.#clock.now();
     const expiresAt = floorToSecond(now + this.#ttlMs);
     return {
@@ -185,6 +231,8 @@ export class SessionService {
       idleExpiresAt: new Date(Math.min(floorToSecond(now + this.#idleMs), expiresAt)),
       ip: meta.ip,
       userAgent: meta.userAgent,
+      clientKind: meta.clientKind ?? 'web',
+      signInMethod: meta.method ?? 'oidc_callback',
     };
   }
 

@@ -1,7 +1,7 @@
 /**
  * Session tokens and the session manager: the contract between session/ and http/.
  */
-import type { Session, User } from '../store/types.js';
+import type { ClientKind, Session, SignInMethod, User } from '../store/types.js';
 
 /** The claims of a Gatehouse session token (a JWT signed by Gatehouse). */
 export interface SessionClaims {
@@ -38,6 +38,14 @@ export interface IssuedToken {
 export interface RequestMeta {
   readonly ip: string | null;
   readonly userAgent: string | null;
+}
+
+/** A sign-in's request facts and what made it: the kind of client and the method. */
+export interface SignInMeta extends RequestMeta {
+  /** Default `web`. Any other kind also gets a refresh token. */
+  readonly clientKind?: ClientKind;
+  /** Default `oidc_callback`. */
+  readonly method?: SignInMethod;
 }
 
 export interface Renewed {

@@ -15,6 +15,7 @@ import { createMigrations } from './migrator.js';
 import { chatRepository } from './repositories/chat.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { eventsRepository } from './repositories/events.js';
+import { refreshTokensRepository } from './repositories/refresh-tokens.js';
 import { sessionsRepository } from './repositories/sessions.js';
 import { signInRepository } from './repositories/sign-in.js';
 import { usersRepository } from './repositories/users.js';
@@ -63,6 +64,7 @@ export async function openStore(
     },
     signIn: signIn.signIn,
     consumeTransaction: signIn.consumeTransaction,
+    consumeIdToken: signIn.consumeIdToken,
   });
 
   return Object.freeze({
@@ -75,6 +77,7 @@ export async function openStore(
     },
     users: guarded(usersRepository(ctx)),
     sessions: guarded(sessionsRepository(ctx)),
+    refreshTokens: guarded(refreshTokensRepository(ctx)),
     events: guarded(eventsRepository(ctx)),
     chat: guarded(chatRepository(ctx)),
   });

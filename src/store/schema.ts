@@ -38,6 +38,10 @@ export interface SessionsTable {
   revoked_reason: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** 0003: web, android, ios or api (existing rows: web). */
+  client_kind: Generated<string>;
+  /** 0003: oidc_callback or id_token (existing rows: oidc_callback). */
+  sign_in_method: Generated<string>;
 }
 
 export interface AuthEventsTable {
@@ -64,12 +68,33 @@ export interface UsedTransactionsTable {
   expires_at: DbTime;
 }
 
+/** 0003: refresh tokens by SHA-256 (hex); the token itself is never stored. */
+export interface RefreshTokensTable {
+  hash: string;
+  session_id: string;
+  family: string;
+  generation: number;
+  created_at: DbTime;
+  expires_at: DbTime;
+  used_at: DbTime | null;
+  successor_hash: string | null;
+  successor_sealed: string | null;
+}
+
+/** 0003: ID tokens and nonces already used (SHA-256, hex), kept until they expire. */
+export interface UsedIdTokensTable {
+  hash: string;
+  expires_at: DbTime;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   auth_events: AuthEventsTable;
   chat_messages: ChatMessagesTable;
   used_transactions: UsedTransactionsTable;
+  refresh_tokens: RefreshTokensTable;
+  used_id_tokens: UsedIdTokensTable;
 }
 
 /** Column limits shared by the migrations and the repositories (characters). */
@@ -83,6 +108,9 @@ export const LIMITS = {
   ip: 64,
   userAgent: 512,
   reason: 128,
+  /** SHA-256 in hex. */
+  hash: 64,
+  family: 32,
   /** Display name: truncated beyond this (a hostile claim must not bloat every row). */
   name: 4096,
   /** Picture URL: dropped beyond this (a truncated URL is a broken one). */

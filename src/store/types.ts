@@ -21,6 +21,12 @@ export interface User {
   readonly disabledAt: Date | null;
 }
 
+/** What kind of client holds a session (DESIGN.md "Native apps and single-page apps"). */
+export type ClientKind = 'web' | 'android' | 'ios' | 'api';
+export const CLIENT_KINDS: readonly ClientKind[] = ['web', 'android', 'ios', 'api'];
+/** How the session was signed in: the browser callback, or a Google ID token posted to /auth/google. */
+export type SignInMethod = 'oidc_callback' | 'id_token';
+
 export interface Session {
   /** Random 128-bit id, base64url (22 characters). */
   readonly id: string;
@@ -33,6 +39,8 @@ export interface Session {
   readonly revokedReason: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  readonly clientKind: ClientKind;
+  readonly signInMethod: SignInMethod;
 }
 
 export type AuthEventType =
@@ -84,7 +92,33 @@ export interface NewSessionInput {
   readonly idleExpiresAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** Default `web`. */
+  readonly clientKind?: ClientKind;
+  /** Default `oidc_callback`. */
+  readonly signInMethod?: SignInMethod;
 }
+
+/** A refresh token's row (the token is known only by its SHA-256). */
+export interface RefreshTokenRecord {
+  readonly hash: string;
+  readonly sessionId: string;
+  readonly family: string;
+  readonly generation: number;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+}
+
+export type NewRefreshToken = Omit<RefreshTokenRecord, 'usedAt'>;
+
+/**
+ * What rotating a refresh token found: this call rotated it (and stored the successor), it had
+ * been rotated already (when, and the sealed successor for a retry), or it is unknown/expired.
+ */
+export type RotateOutcome =
+  | { readonly kind: 'rotated' }
+  | { readonly kind: 'used'; readonly usedAt: Date; readonly successorSealed: string | null }
+  | { readonly kind: 'unknown' };
 
 export interface NewAuthEvent {
   readonly type: AuthEventType;
@@ -142,6 +176,38 @@ export interface Store {
    */
   consumeTransaction(id: string, expiresAt: Date): Promise<boolean>;
 
+  /**
+   * Marks an ID token (or a nonce) used, by its SHA-256 in hex, until `expiresAt` (then the purge
+   * forgets it). True the first time, false afterwards — across instances, by a unique key.
+   */
+  consumeIdToken(hash: string, expiresAt: Date): Promise<boolean>;
+
+  refreshTokens: {
+    /** Stores the first refresh token of a family (at sign-in). */
+    insert(token: NewRefreshToken): Promise<void>;
+    /** A token's row with its session and user (one query), or undefined. */
+    findWithSession(hash: string): Promise<
+      | {
+          readonly token: RefreshTokenRecord;
+          readonly session: Session;
+          readonly user: User;
+          /** The successor pair sealed under the token itself, once it was rotated. */
+          readonly successorSealed: string | null;
+        }
+      | undefined
+    >;
+    /**
+     * Rotates `hash` once: marks it used at `at` and stores `successor` (and its sealed pair for
+     * a retry) — only when it was unused and unexpired, decided by one conditional UPDATE, so of
+     * concurrent rotations on any instance exactly one gets `rotated`.
+     */
+    rotate(
+      hash: string,
+      successor: NewRefreshToken & { readonly sealed: string },
+      at: Date,
+    ): Promise<RotateOutcome>;
+  };
+
   users: {
     findById(id: string): Promise<User | undefined>;
     findByEmail(email: string): Promise<readonly User[]>;
@@ -181,10 +247,10 @@ export interface Store {
      */
     databaseTime(): Promise<Date>;
     /**
-     * Deletes sessions whose absolute or idle expiry is older than `before`, and used transactions
-     * past expiry. A revoked session is kept until then (SECURITY.md 41): its row is what renewal
-     * and a restarted instance's poller learn the revocation from, and no token of it can verify
-     * past the session's expiry. Returns rows deleted.
+     * Deletes sessions whose absolute or idle expiry is older than `before`, and used transactions,
+     * refresh tokens and used ID tokens past expiry. A revoked session is kept until then
+     * (SECURITY.md 41): its row is what renewal and a restarted instance's poller learn the
+     * revocation from, and no token of it can verify past the session's expiry. Returns rows deleted.
      */
     purgeExpired(before: Date): Promise<number>;
   };

@@ -32,6 +32,7 @@ interface Server {
     sequential: { perSecond: number };
     concurrent: { perSecond: number };
   };
+  native?: { idTokenSignIns: { perSecond: number }; refreshes: { perSecond: number } };
 }
 interface Results {
   smoke: boolean;
@@ -118,6 +119,8 @@ describe('npm run bench -- --smoke', () => {
     expect(callback!.ownMs.p50).toBeLessThan(callback!.serverMs.p50);
     expect(main.signIns?.sequential.perSecond).toBeGreaterThan(0);
     expect(main.signIns?.concurrent.perSecond).toBeGreaterThan(0);
+    expect(main.native?.idTokenSignIns.perSecond).toBeGreaterThan(0);
+    expect(main.native?.refreshes.perSecond).toBeGreaterThan(0);
     expect(results.summary.targets.length).toBeGreaterThanOrEqual(10);
   });
 });

@@ -137,6 +137,35 @@ describeEachDatabase('gatehouse database commands', (target) => {
     expect((await cli('sessions', 'revoke', 'no-such-session')).code).toBe(1);
   }, 120_000);
 
+  it('lists the client kind and sign-in method of each session (table and --json)', async () => {
+    const web = await signIn('kim@example.com', 'kim');
+    const app = await sessions.service.signIn(identity('kim', 'kim@example.com', 'kim@example.com'), {
+      ...META,
+      clientKind: 'ios',
+      method: 'id_token',
+    });
+    expect(app.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const listed = await json<{ sessions: { id: string; client_kind: string; sign_in_method: string }[] }>(
+      'sessions',
+      'list',
+      '--user',
+      'kim@example.com',
+    );
+    expect(listed.sessions.find((s) => s.id === web.session.id)).toMatchObject({
+      client_kind: 'web',
+      sign_in_method: 'oidc_callback',
+    });
+    expect(listed.sessions.find((s) => s.id === app.session.id)).toMatchObject({
+      client_kind: 'ios',
+      sign_in_method: 'id_token',
+    });
+    const table = await cli('sessions', 'list', '--user', 'kim@example.com');
+    expect(table.stdout).toMatch(/CLIENT\s+METHOD/);
+    expect(table.stdout.split('\n').find((line) => line.includes(app.session.id))).toMatch(
+      /\bios\s+id_token\b/,
+    );
+  }, 120_000);
+
   it("revokes every session of a user by email, and lists a user's sessions", async () => {
     const a = await signIn('grace@example.com', 'grace');
     const b = await signIn('grace@example.com', 'grace');

@@ -34,7 +34,17 @@ const userSchema = {
 const sessionSchema = {
   $id: 'Session',
   type: 'object',
-  required: ['id', 'current', 'created_at', 'expires_at', 'last_seen_at', 'ip', 'user_agent'],
+  required: [
+    'id',
+    'current',
+    'created_at',
+    'expires_at',
+    'last_seen_at',
+    'ip',
+    'user_agent',
+    'client_kind',
+    'sign_in_method',
+  ],
   properties: {
     id: { type: 'string' },
     current: { type: 'boolean' },
@@ -44,6 +54,16 @@ const sessionSchema = {
     last_seen_at: { type: 'string', format: 'date-time' },
     ip: { type: ['string', 'null'] },
     user_agent: { type: ['string', 'null'] },
+    client_kind: {
+      type: 'string',
+      enum: ['web', 'android', 'ios', 'api'],
+      description: 'A browser (`web`) or a native client that signed in with an ID token.',
+    },
+    sign_in_method: {
+      type: 'string',
+      enum: ['oidc_callback', 'id_token'],
+      description: 'The browser sign-in (`oidc_callback`) or `POST /auth/google` (`id_token`).',
+    },
   },
 } as const;
 
@@ -71,6 +91,8 @@ function sessionView(session: Session, currentId: string) {
     last_seen_at: session.lastSeenAt.toISOString(),
     ip: session.ip,
     user_agent: session.userAgent,
+    client_kind: session.clientKind,
+    sign_in_method: session.signInMethod,
   };
 }
 

@@ -2,7 +2,16 @@
 import type { Selectable } from 'kysely';
 import { type Codec, readBool, readInt } from '../codec.js';
 import type { AuthEventsTable, ChatMessagesTable, SessionsTable, UsersTable } from '../schema.js';
-import type { AuthEvent, AuthEventType, ChatMessage, ChatRole, Session, User } from '../types.js';
+import type {
+  AuthEvent,
+  AuthEventType,
+  ChatMessage,
+  ChatRole,
+  ClientKind,
+  Session,
+  SignInMethod,
+  User,
+} from '../types.js';
 
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
@@ -36,6 +45,8 @@ export function toSession(row: SessionRow, codec: Codec): Session {
     revokedReason: row.revoked_reason,
     ip: row.ip,
     userAgent: row.user_agent,
+    clientKind: row.client_kind as ClientKind,
+    signInMethod: row.sign_in_method as SignInMethod,
   };
 }
 

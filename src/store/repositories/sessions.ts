@@ -95,6 +95,8 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
           'sessions.revoked_reason as s_revoked_reason',
           'sessions.ip as s_ip',
           'sessions.user_agent as s_user_agent',
+          'sessions.client_kind as s_client_kind',
+          'sessions.sign_in_method as s_sign_in_method',
         ])
         .where('sessions.id', '=', id)
         .executeTakeFirst();
@@ -111,6 +113,8 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
           revoked_reason: row.s_revoked_reason,
           ip: row.s_ip,
           user_agent: row.s_user_agent,
+          client_kind: row.s_client_kind,
+          sign_in_method: row.s_sign_in_method,
         },
         codec,
       );
@@ -232,7 +236,22 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
         .deleteFrom('used_transactions')
         .where('expires_at', '<', when)
         .executeTakeFirst();
-      return Number(sessions.numDeletedRows) + Number(transactions.numDeletedRows);
+      // 0003: refresh tokens end with their session's absolute expiry; used ID tokens and
+      // nonces need remembering only until they expire (a later replay fails on `exp`).
+      const refreshTokens = await db
+        .deleteFrom('refresh_tokens')
+        .where('expires_at', '<', when)
+        .executeTakeFirst();
+      const idTokens = await db
+        .deleteFrom('used_id_tokens')
+        .where('expires_at', '<', when)
+        .executeTakeFirst();
+      return (
+        Number(sessions.numDeletedRows) +
+        Number(transactions.numDeletedRows) +
+        Number(refreshTokens.numDeletedRows) +
+        Number(idTokens.numDeletedRows)
+      );
     },
   };
 }

@@ -34,7 +34,9 @@ function checkSession(session: NewSessionInput): void {
   if (!isCleanKey(session.id, LIMITS.sessionId)) throw new TypeError('session id must be 1 to 32 characters');
 }
 
-export function signInRepository(ctx: RepositoryContext): Pick<Store, 'signIn' | 'consumeTransaction'> {
+export function signInRepository(
+  ctx: RepositoryContext,
+): Pick<Store, 'signIn' | 'consumeTransaction' | 'consumeIdToken'> {
   const { db, codec, kind } = ctx;
 
   const upsertUser = async (trx: Kysely<Database>, profile: UserProfileInput, at: Date): Promise<void> => {
@@ -118,6 +120,8 @@ export function signInRepository(ctx: RepositoryContext): Pick<Store, 'signIn' |
           revoked_reason: null,
           ip: displayText(input.ip, LIMITS.ip),
           user_agent: displayText(input.userAgent, LIMITS.userAgent),
+          client_kind: input.clientKind ?? 'web',
+          sign_in_method: input.signInMethod ?? 'oidc_callback',
         };
         await trx.insertInto('sessions').values(row).execute();
         return { user, session: toSession(row, codec) };
@@ -132,6 +136,21 @@ export function signInRepository(ctx: RepositoryContext): Pick<Store, 'signIn' |
         await db
           .insertInto('used_transactions')
           .values({ id, expires_at: codec.time(expiresAt) })
+          .execute();
+        return true;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
+    },
+
+    async consumeIdToken(hash, expiresAt) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError('hash must be a SHA-256 in hex');
+      try {
+        // As for transactions: the primary key decides, on every instance at once (SECURITY.md 57).
+        await db
+          .insertInto('used_id_tokens')
+          .values({ hash, expires_at: codec.time(expiresAt) })
           .execute();
         return true;
       } catch (err) {

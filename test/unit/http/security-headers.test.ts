@@ -28,4 +28,24 @@ describe('security headers', () => {
     expect(https['x-frame-options']).toBe('DENY');
     expect(Object.isFrozen(https)).toBe(true);
   });
+
+  it('widen the policy for Google Identity Services (One Tap) only with real Google credentials', () => {
+    const dev = securityHeaders(config({}));
+    expect(dev['content-security-policy']).not.toContain('accounts.google.com');
+    expect(dev['cross-origin-opener-policy']).toBe('same-origin');
+    const other = contentSecurityPolicy(
+      config({ OIDC_ISSUER: 'http://127.0.0.1:9/idp', GOOGLE_CLIENT_ID: 'a', GOOGLE_CLIENT_SECRET: 'b' }),
+    );
+    expect(other).not.toContain('accounts.google.com');
+    const google = securityHeaders(
+      config({ GOOGLE_CLIENT_ID: 'web.apps.googleusercontent.com', GOOGLE_CLIENT_SECRET: 'secret' }),
+    );
+    const csp = google['content-security-policy'];
+    expect(csp).toContain("script-src 'self' https://accounts.google.com/gsi/client;");
+    expect(csp).toContain("style-src 'self' https://accounts.google.com/gsi/style;");
+    expect(csp).toContain("frame-src 'self' https://accounts.google.com/gsi/;");
+    expect(csp).toContain("connect-src 'self' https://accounts.google.com/gsi/;");
+    expect(csp).not.toMatch(/script-src[^;]*https:\/\/accounts\.google\.com\/(?!gsi\/client)/);
+    expect(google['cross-origin-opener-policy']).toBe('same-origin-allow-popups');
+  });
 });

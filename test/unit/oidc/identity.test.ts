@@ -20,7 +20,7 @@ function sources(dir: string): string[] {
 }
 
 describe('createVerifiedIdentity', () => {
-  it('is imported only by the callback verifier', () => {
+  it('is imported only by the two verifiers: the callback and ID-token sign-in', () => {
     const factory = join(SRC, 'oidc', 'identity.ts');
     const importers = sources(SRC)
       .filter((file) =>
@@ -29,7 +29,7 @@ describe('createVerifiedIdentity', () => {
         ),
       )
       .map((file) => relative(SRC, file));
-    expect(importers).toEqual([join('oidc', 'client.ts')]);
+    expect(importers.sort()).toEqual([join('oidc', 'client.ts'), join('oidc', 'id-token-sign-in.ts')]);
   });
 
   it('is re-exported by no entry point', () => {

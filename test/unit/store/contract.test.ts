@@ -137,6 +137,8 @@ describeEachDatabase('Store contract', (target) => {
         revokedReason: null,
         ip: '2001:db8::1',
         userAgent: 'curl/8',
+        clientKind: 'web',
+        signInMethod: 'oidc_callback',
       };
       expect(result.session).toEqual(expected);
       expect(await store.sessions.findById(input.id)).toEqual(expected);
