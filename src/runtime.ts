@@ -4,6 +4,8 @@
  * run the same wiring.
  */
 import type { FastifyInstance } from 'fastify';
+import { Roles } from './authz/roles.js';
+import { createAuthzSource } from './authz/source.js';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -98,6 +100,10 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       log: logger,
       observer: metrics,
       bus,
+      authz: ({ audit }) =>
+        createAuthzSource({
+          roles: new Roles({ store, audit, clock, bootstrapAdmins: config.authz.bootstrapAdmins }),
+        }),
     });
     await revocation.start();
     cleanups.unshift(() => revocation.stop());

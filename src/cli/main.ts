@@ -27,11 +27,15 @@ const COMMANDS: Record<string, { load: () => Promise<Run>; summary: string }> = 
   },
   users: {
     load: async () => (await import('./users.js')).users,
-    summary: 'list, show, disable or enable users',
+    summary: 'list, show, disable or enable users; grant or take away roles',
   },
   sessions: {
     load: async () => (await import('./sessions.js')).sessions,
     summary: 'list, revoke or purge sessions',
+  },
+  rules: {
+    load: async () => (await import('./rules.js')).rules,
+    summary: 'check ACCESS_RULES_FILE, or explain which rule a request hits',
   },
   events: {
     load: async () => (await import('./events.js')).events,

@@ -3,6 +3,7 @@
  * that all problems are reported together. Returns undefined when any problem was recorded.
  */
 
+import { resolveAuthz } from './authz.js';
 import {
   type DatabaseUrl,
   ok,
@@ -114,7 +115,7 @@ function resolveChat(reader: EnvReader): Config['chat'] | undefined {
   return { apiUrl: url?.href, apiKey, model, timeoutSeconds, maxMessageLength };
 }
 
-export function resolveConfig(reader: EnvReader): Config | undefined {
+export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): Config | undefined {
   const nodeEnv = reader.read('NODE_ENV', (raw) => parseEnum(raw, NODE_ENVS), 'development');
   const production = nodeEnv === 'production';
   const host = reader.read('HOST', parseHost, '127.0.0.1');
@@ -145,6 +146,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     );
   }
   const retentionSeconds = reader.read('AUDIT_RETENTION', positive, 90 * 86_400);
+  const authz = resolveAuthz(reader, cwd);
   const logLevel = reader.read('LOG_LEVEL', (raw) => parseEnum(raw, LOG_LEVELS), 'info');
   const logFormat = reader.read(
     'LOG_FORMAT',
@@ -171,6 +173,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     rateLimit.api === undefined ||
     chat === undefined ||
     retentionSeconds === undefined ||
+    authz === undefined ||
     logLevel === undefined ||
     logFormat === undefined
   ) {
@@ -193,6 +196,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     chat,
     metrics: { port: metricsPort },
     audit: { retentionSeconds },
+    authz,
     logLevel,
     logPretty: logFormat === 'pretty',
   };

@@ -23,6 +23,7 @@ import type { Revocation } from '../session/revocation.js';
 import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
 import authPlugin from './auth.js';
+import authzPlugin from './authz.js';
 import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
@@ -106,7 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(inputPlugin);
-  await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
+  const metrics = deps.metrics ?? createMetrics();
+  await app.register(metricsPlugin, { config, metrics });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
   await app.register(cookieRules, { config });
@@ -158,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
 
   await app.register(authPlugin, { config, sessions });
+  await app.register(authzPlugin, { config, metrics });
   await app.register(csrfPlugin, { config });
 
   const authLimit = {

@@ -21,6 +21,10 @@ export interface AuthUser {
   readonly email: string;
   readonly name: string | null;
   readonly sessionId: string;
+  /** Roles (`user_roles`), as of the token's issue (at most TOKEN_TTL old). */
+  readonly roles: readonly string[];
+  /** Workspace group emails (GOOGLE_GROUPS=directory), as of the token's issue. */
+  readonly groups: readonly string[];
   /** How the token arrived: the cookie, or an `Authorization: Bearer` header. */
   readonly via: 'cookie' | 'bearer';
 }
@@ -63,8 +67,18 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
   return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
-function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
-  return { id: claims.sub, email: claims.email, name: claims.name ?? null, sessionId: claims.sid, via };
+const NONE: readonly string[] = Object.freeze([]);
+
+function toUser(sessions: SessionService, claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
+  return {
+    id: claims.sub,
+    email: claims.email,
+    name: claims.name ?? null,
+    sessionId: claims.sid,
+    roles: claims.roles ?? NONE,
+    groups: sessions.groupsOf(claims),
+    via,
+  };
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
@@ -109,7 +123,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
       // Bearer clients pick the fresh token up from this header (documented in the API reference).
       reply.header('x-session-token', renewed.token.token);
     }
-    return toUser(renewed.claims, via);
+    return toUser(sessions, renewed.claims, via);
   }
 
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<AuthUser | null> {
@@ -118,7 +132,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     if (p.kind === 'error') throw p.error;
     const check = sessions.check(p.token);
     if (check.ok) {
-      request.user = toUser(check.claims, p.via);
+      request.user = toUser(sessions, check.claims, p.via);
       return request.user;
     }
     if (check.reason === 'expired') {
@@ -148,7 +162,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     }
     const check = sessions.check(p.token);
     if (check.ok) {
-      request.user = toUser(check.claims, p.via);
+      request.user = toUser(sessions, check.claims, p.via);
       done();
       return;
     }

@@ -8,6 +8,7 @@
  * The CLI needs only the left half (`createRevocationParts`): revoking a session or disabling a
  * user needs the store and the bus, not the token keys or a running poller.
  */
+import type { AuthzSource } from '../authz/types.js';
 import type { Config } from '../config/types.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Log, silentLog } from '../core/log.js';
@@ -42,6 +43,8 @@ export interface SessionPartsOptions extends RevocationPartsOptions {
   readonly observer?: (RevocationObserver & SessionObserver) | undefined;
   /** CSPRNG bytes; injectable for tests. */
   readonly random?: ((bytes: number) => Buffer) | undefined;
+  /** Roles and groups for tokens (src/authz/source.ts), built from the revocation parts. */
+  readonly authz?: ((parts: RevocationParts) => AuthzSource) | undefined;
 }
 
 export function createRevocationParts(options: RevocationPartsOptions): RevocationParts {
@@ -72,6 +75,7 @@ export function createSessionParts(options: SessionPartsOptions): SessionParts {
     log: options.log ?? silentLog,
     random: options.random,
     observer: options.observer,
+    authz: options.authz?.(parts),
   });
   return { ...parts, service };
 }

@@ -11,6 +11,15 @@ export interface SessionClaims {
   readonly sid: string;
   readonly email: string;
   readonly name?: string;
+  /** Role names (DESIGN.md "Authorization"); present only when the user holds at least one. */
+  readonly roles?: readonly string[];
+  /** Workspace group emails (GOOGLE_GROUPS=directory), when they fit the token; see `gh`. */
+  readonly groups?: readonly string[];
+  /**
+   * Instead of `groups` when the list is large (the cookie must stay < 4 KB): a digest of the
+   * sorted list, which is kept server-side (src/authz/group-cache.ts).
+   */
+  readonly gh?: string;
   /** seconds */
   readonly iat: number;
   /** seconds */

@@ -64,12 +64,28 @@ export interface UsedTransactionsTable {
   expires_at: DbTime;
 }
 
+export interface UserRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: DbTime;
+  granted_by: string | null;
+}
+
+export interface UserDirectoryTable {
+  user_id: string;
+  /** JSON array of lower-case group emails. */
+  groups: string;
+  checked_at: DbTime;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   auth_events: AuthEventsTable;
   chat_messages: ChatMessagesTable;
   used_transactions: UsedTransactionsTable;
+  user_roles: UserRolesTable;
+  user_directory: UserDirectoryTable;
 }
 
 /** Column limits shared by the migrations and the repositories (characters). */

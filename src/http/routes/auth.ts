@@ -171,20 +171,28 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       schema: {
         summary: 'Forward-auth for nginx auth_request',
         description:
-          '200 with `X-Auth-User-Id`, `X-Auth-Email` and `X-Auth-Name` for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
+          '200 with `X-Auth-User-Id`, `X-Auth-Email`, `X-Auth-Name`, `X-Auth-Roles` and `X-Auth-Groups` for a valid session, 401 otherwise. With `X-Original-URI` / `X-Original-Method` (set by nginx) the access rules decide: 200 for a public path (no identity headers without a session), 403 `forbidden` when a rule refuses. No database trip unless the token needs renewal.',
         tags: ['forward-auth'],
-        response: { 200: { description: 'Signed in', type: 'null' }, 401: { $ref: 'Problem#' } },
+        response: {
+          200: { description: 'Signed in (or a public path)', type: 'null' },
+          401: { $ref: 'Problem#' },
+          403: { $ref: 'Problem#' },
+        },
       },
-      preHandler: app.requireUser,
+      preHandler: app.requireForwardedRule(),
     },
     async (request, reply) => {
-      const user = request.user!;
+      const user = request.user;
+      if (user === null) return reply.header('cache-control', 'no-store').code(200).send();
       reply
         .header('x-auth-user-id', user.id)
         .header('x-auth-email', user.email)
         .header('cache-control', 'no-store');
       // Header values must be ASCII; a name with other characters is sent percent-encoded.
       if (user.name) reply.header('x-auth-name', encodeURIComponent(user.name));
+      if (user.roles.length > 0) reply.header('x-auth-roles', user.roles.join(','));
+      if (user.groups.length > 0)
+        reply.header('x-auth-groups', user.groups.map(encodeURIComponent).join(','));
       return reply.code(200).send();
     },
   );

@@ -9,10 +9,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { DatabaseKind } from '../../config/types.js';
 import { migration0001 } from './0001_initial.js';
+import { migration0004 } from './0004_user_roles.js';
 
 export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': migration0001(kind),
+    '0004_user_roles': migration0004(kind),
   };
 }
 

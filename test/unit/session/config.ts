@@ -88,6 +88,13 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
     },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86_400 },
+    authz: {
+      bootstrapAdmins: [],
+      accessRulesFile: undefined,
+      accessRules: undefined,
+      directory: undefined,
+      allowedGroups: [],
+    },
     logLevel: 'silent',
     logPretty: false,
   };

@@ -78,6 +78,13 @@ export function testConfig(input: TestConfigInput): Config {
     },
     metrics: { port: undefined },
     audit: { retentionSeconds: 90 * 86400 },
+    authz: {
+      bootstrapAdmins: [],
+      accessRulesFile: undefined,
+      accessRules: undefined,
+      directory: undefined,
+      allowedGroups: [],
+    },
     logLevel: 'silent',
     logPretty: false,
   };
