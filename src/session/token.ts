@@ -198,8 +198,10 @@ export class TokenCodec {
       throw new TypeError('sub, sid and email must be non-empty strings');
     }
     if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
-    if (roles !== undefined && !isRoleList(roles)) throw new TypeError('roles must be role names');
-    if (groups !== undefined && !isGroupList(groups)) throw new TypeError('groups must be group emails');
+    if (roles !== undefined && roles.length > 0 && !isRoleList(roles))
+      throw new TypeError('roles must be role names');
+    if (groups !== undefined && groups.length > 0 && !isGroupList(groups))
+      throw new TypeError('groups must be group emails');
     if (gh !== undefined && !isDigest(gh)) throw new TypeError('gh must be a digest');
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
       throw new TypeError('iat and exp must be whole seconds with exp > iat');
