@@ -4,6 +4,8 @@
  * run the same wiring.
  */
 import type { FastifyInstance } from 'fastify';
+import { DirectoryClient, loadServiceAccountKey } from './authz/directory.js';
+import { DirectoryCheck } from './authz/directory-check.js';
 import { Roles } from './authz/roles.js';
 import { createAuthzSource } from './authz/source.js';
 import { createResponder } from './chat/index.js';
@@ -89,6 +91,18 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
+    // GOOGLE_GROUPS=directory: the key file is read and checked now, so a bad one stops the start.
+    const directory = config.authz.directory;
+    const directoryClient =
+      directory === undefined
+        ? undefined
+        : new DirectoryClient({
+            key: await loadServiceAccountKey(directory.serviceAccountFile),
+            adminEmail: directory.adminEmail,
+            baseUrl: directory.baseUrl,
+            clock,
+          });
+
     const {
       service: sessions,
       revocation,
@@ -100,9 +114,21 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       log: logger,
       observer: metrics,
       bus,
-      authz: ({ audit }) =>
+      authz: ({ audit, revocation }) =>
         createAuthzSource({
           roles: new Roles({ store, audit, clock, bootstrapAdmins: config.authz.bootstrapAdmins }),
+          groups:
+            directory === undefined || directoryClient === undefined
+              ? undefined
+              : new DirectoryCheck({
+                  reader: directoryClient,
+                  store,
+                  revocation,
+                  settings: directory,
+                  allowedGroups: config.authz.allowedGroups,
+                  clock,
+                  log: logger,
+                }),
         }),
     });
     await revocation.start();

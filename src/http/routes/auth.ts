@@ -28,6 +28,7 @@ function redirectsToFrontend(code: ErrorCode): boolean {
   return (
     code !== 'bad_request' &&
     code !== 'service_unavailable' &&
+    code !== 'directory_unavailable' &&
     code !== 'provider_error' &&
     code !== 'provider_timeout' &&
     code !== 'rate_limited'
