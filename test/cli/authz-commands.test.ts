@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createSessionParts } from '../../src/session/compose.js';
 import { type OpenedStore, openStore } from '../../src/store/index.js';
+import { startDirectoryStandIn } from '../helpers/directory-stand-in.js';
 import { identityForTest } from '../helpers/identity.js';
 import { runCli, tempDir } from './run.js';
 
@@ -113,4 +114,40 @@ describe('gatehouse users grant / revoke-role, rules', () => {
     expect(bad.code).toBe(78);
     expect(bad.stderr).toContain('rules.json:1: [0].path: must start with "/"');
   }, 60_000);
+
+  it('doctor checks the key file, the delegation and a sample lookup (GOOGLE_GROUPS=directory)', async () => {
+    const standIn = await startDirectoryStandIn();
+    try {
+      standIn.setUser(standIn.adminEmail, ['it@example.com']);
+      const directoryEnv = {
+        ...env,
+        GOOGLE_GROUPS: 'directory',
+        GOOGLE_SERVICE_ACCOUNT_FILE: standIn.keyFile,
+        GOOGLE_ADMIN_EMAIL: standIn.adminEmail,
+        GOOGLE_DIRECTORY_URL: standIn.url,
+      };
+      const authzChecks = async (extra: Record<string, string>) => {
+        const result = await runCli(['doctor', '--json'], {
+          cwd: dir.path,
+          env: { ...directoryEnv, ...extra },
+          timeoutMs: 30_000,
+        });
+        const report = JSON.parse(result.stdout) as {
+          checks: { group: string; status: string; message: string }[];
+        };
+        return report.checks.filter((c) => c.group === 'Authorization');
+      };
+      const good = await authzChecks({});
+      expect(good.map((c) => c.status)).toEqual(['info', 'ok', 'ok', 'ok']);
+      expect(good[3]?.message).toContain('is active and in 1 group(s)');
+      // Delegation not granted for this admin: the grant is refused, named as such.
+      const refused = await authzChecks({ GOOGLE_ADMIN_EMAIL: 'other@example.com' });
+      expect(refused.at(-1)).toMatchObject({ status: 'error' });
+      expect(refused.at(-1)?.message).toContain('domain-wide delegation');
+      const missing = await authzChecks({ GOOGLE_SERVICE_ACCOUNT_FILE: join(dir.path, 'nope.json') });
+      expect(missing.at(-1)?.message).toMatch(/GOOGLE_SERVICE_ACCOUNT_FILE: cannot read/);
+    } finally {
+      await standIn.close();
+    }
+  }, 90_000);
 });
