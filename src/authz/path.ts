@@ -20,6 +20,8 @@ export type NormalisedPath =
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const REFUSED_ESCAPES = new Set(['2F', '5C', '00']);
 const MAX_PATH_LENGTH = 8192;
+/** Printable ASCII without `%` and `\\`: such a path needs no decoding. */
+const PLAIN = /^[\x21-\x24\x26-\x5b\x5d-\x7e]+$/;
 
 function refuse(reason: string): NormalisedPath {
   return { ok: false, reason };
@@ -33,6 +35,8 @@ export function normalisePath(target: string): NormalisedPath {
   const path = hash === -1 ? raw : raw.slice(0, hash);
   if (path.length > MAX_PATH_LENGTH) return refuse('too_long');
   if (path[0] !== '/') return refuse('not_absolute');
+  // The common case, already normal: nothing to decode, no dot segment, no empty segment.
+  if (PLAIN.test(path) && !path.includes('/.') && !path.includes('//')) return { ok: true, path };
   let decoded = '';
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
