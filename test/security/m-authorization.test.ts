@@ -73,6 +73,7 @@ describe('M. authorization', () => {
         app.get('/lib/ops', { preHandler: app.requireGroup('Ops@Example.com') }, async () => ({ ok: true }));
         app.get('/admin/panel', { preHandler: app.requireRule() }, async () => ({ panel: true }));
         app.get('/status', { preHandler: app.requireRule() }, async () => ({ up: true }));
+        app.get('/files/*', { preHandler: app.requireRule() }, async () => ({ file: true }));
         app.get('/anything', { preHandler: app.requireRule() }, async (request) => ({
           who: request.user?.email,
         }));
@@ -250,6 +251,11 @@ describe('M. authorization', () => {
     expect((await fetch(`${rig.url}/admin/panel`)).status).toBe(401);
     const any = await fetch(`${rig.url}/anything`, { headers: bearer(user) });
     expect(await any.json()).toEqual({ who: 'someone@example.com' });
+    // A path that could mean two things is refused before any rule.
+    const odd = await fetch(`${rig.url}/files/a%2F..%2Fadmin`, { headers: bearer(admin) });
+    expect(odd.status).toBe(400);
+    expect(((await odd.json()) as { code: string }).code).toBe('bad_request');
+    expect((await fetch(`${rig.url}/files/a`, { headers: bearer(admin) })).status).toBe(200);
   });
 });
 
@@ -324,6 +330,8 @@ describe('M. authorization with Google Workspace groups (Directory stand-in)', (
     await expect(a!.signIn('outsider@example.com')).rejects.toMatchObject({ code: 'forbidden_group' });
     standIn.setUser('gone@example.com', ['staff@example.com'], true);
     await expect(a!.signIn('gone@example.com')).rejects.toMatchObject({ code: 'user_disabled' });
+    // Refused before any row is written.
+    expect(await a!.gh.store.users.findByEmail('outsider@example.com')).toEqual([]);
     const failed = await a!.gh.store.events.list({ type: 'sign_in_failed' });
     expect(failed.map((e) => e.reason)).toEqual(
       expect.arrayContaining(['not_in_allowed_group', 'workspace_suspended']),
