@@ -4,6 +4,7 @@
  * run the same wiring.
  */
 import type { FastifyInstance } from 'fastify';
+import { AuthzChanges } from './authz/changes.js';
 import { DirectoryClient, loadServiceAccountKey } from './authz/directory.js';
 import { DirectoryCheck } from './authz/directory-check.js';
 import { Roles } from './authz/roles.js';
@@ -22,6 +23,7 @@ import { createSessionParts } from './session/compose.js';
 import type { RedisRevocationBus } from './session/redis-bus.js';
 import type { Revocation } from './session/revocation.js';
 import type { SessionService } from './session/service.js';
+import { CLOCK_SKEW_SECONDS } from './session/token.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
@@ -103,6 +105,17 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
             clock,
           });
 
+    // Role changes made anywhere (CLI, another instance) reach this one within the poll interval.
+    const changes = new AuthzChanges({
+      store,
+      clock,
+      log: logger,
+      intervalMs: config.session.revocationPollSeconds * 1000,
+      retentionMs: (config.session.tokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000,
+    });
+    await changes.start();
+    cleanups.unshift(() => changes.stop());
+
     const {
       service: sessions,
       revocation,
@@ -114,9 +127,16 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       log: logger,
       observer: metrics,
       bus,
+      changes,
       authz: ({ audit, revocation }) =>
         createAuthzSource({
-          roles: new Roles({ store, audit, clock, bootstrapAdmins: config.authz.bootstrapAdmins }),
+          roles: new Roles({
+            store,
+            audit,
+            clock,
+            bootstrapAdmins: config.authz.bootstrapAdmins,
+            onChange: (userId, at) => changes.mark(userId, at),
+          }),
           groups:
             directory === undefined || directoryClient === undefined
               ? undefined
@@ -224,6 +244,8 @@ export async function purge(
   try {
     const sessions = await store.sessions.purgeExpired(new Date(now));
     const events = await store.events.purgeOlderThan(new Date(now - config.audit.retentionSeconds * 1000));
+    // A role change matters only while tokens issued before it can live (an hour of margin).
+    await store.authzChanges.purge(new Date(now - (config.session.tokenTtlSeconds + 3600) * 1000));
     if (sessions + events > 0) logger.info({ sessions, events }, 'purged expired rows');
     return { sessions, events };
   } catch (err) {

@@ -3,8 +3,9 @@
  * users grant`), the admin API, or `BOOTSTRAP_ADMINS` at sign-in. Every grant and revocation is
  * audited (`role_granted` / `role_revoked`, the role name as the reason).
  *
- * A change reaches every instance at the user's next renewal, which reads the roles again: within
- * TOKEN_TTL, the bound of SECURITY.md 61 (docs/authorization.md, "How changes spread").
+ * A change is also written to `authz_changes`, which every instance polls (changes.ts): the user's
+ * tokens issued before it renew at their next request, which reads the roles again — within the
+ * revocation bound, and at the latest within TOKEN_TTL (docs/authorization.md, "How changes spread").
  */
 import type { Clock } from '../core/clock.js';
 import type { AuditLog } from '../session/audit.js';
@@ -27,18 +28,22 @@ export interface RoleChange {
 }
 
 export class Roles {
-  readonly #store: Pick<Store, 'roles'>;
+  readonly #store: Pick<Store, 'roles' | 'authzChanges'>;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   readonly #bootstrapAdmins: ReadonlySet<string>;
+  readonly #onChange: ((userId: string, atMs: number) => void) | undefined;
 
   constructor(options: {
-    store: Pick<Store, 'roles'>;
+    store: Pick<Store, 'roles' | 'authzChanges'>;
     audit: AuditLog;
     clock: Clock;
     /** BOOTSTRAP_ADMINS, lower-case emails. */
     bootstrapAdmins?: readonly string[];
+    /** Told of every change made here, so this instance acts on it before its next poll. */
+    onChange?: (userId: string, atMs: number) => void;
   }) {
+    this.#onChange = options.onChange;
     this.#store = options.store;
     this.#audit = options.audit;
     this.#clock = options.clock;
@@ -55,7 +60,11 @@ export class Roles {
     if (!isRoleName(role)) throw new TypeError('malformed role name');
     const at = new Date(this.#clock.now());
     const granted = await this.#store.roles.grant(userId, role, at, change.by.slice(0, 64));
-    if (granted) await this.#audit.record('role_granted', { userId, reason: role, meta: change.meta }, at);
+    if (granted) {
+      await this.#store.authzChanges.record(userId, at);
+      this.#onChange?.(userId, at.getTime());
+      await this.#audit.record('role_granted', { userId, reason: role, meta: change.meta }, at);
+    }
     return granted;
   }
 
@@ -64,7 +73,11 @@ export class Roles {
     if (!isRoleName(role)) throw new TypeError('malformed role name');
     const at = new Date(this.#clock.now());
     const revoked = await this.#store.roles.revoke(userId, role);
-    if (revoked) await this.#audit.record('role_revoked', { userId, reason: role, meta: change.meta }, at);
+    if (revoked) {
+      await this.#store.authzChanges.record(userId, at);
+      this.#onChange?.(userId, at.getTime());
+      await this.#audit.record('role_revoked', { userId, reason: role, meta: change.meta }, at);
+    }
     return revoked;
   }
 

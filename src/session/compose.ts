@@ -16,7 +16,7 @@ import type { Store } from '../store/types.js';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { Revocation, type RevocationObserver } from './revocation.js';
-import { type SessionObserver, SessionService } from './service.js';
+import { type SessionObserver, SessionService, type SessionServiceOptions } from './service.js';
 import type { RevocationBus } from './types.js';
 
 export interface RevocationParts {
@@ -45,6 +45,8 @@ export interface SessionPartsOptions extends RevocationPartsOptions {
   readonly random?: ((bytes: number) => Buffer) | undefined;
   /** Roles and groups for tokens (src/authz/source.ts), built from the revocation parts. */
   readonly authz?: ((parts: RevocationParts) => AuthzSource) | undefined;
+  /** Recent role changes, polled (src/authz/changes.ts). */
+  readonly changes?: SessionServiceOptions['changes'];
 }
 
 export function createRevocationParts(options: RevocationPartsOptions): RevocationParts {
@@ -76,6 +78,7 @@ export function createSessionParts(options: SessionPartsOptions): SessionParts {
     random: options.random,
     observer: options.observer,
     authz: options.authz?.(parts),
+    changes: options.changes,
   });
   return { ...parts, service };
 }

@@ -48,6 +48,10 @@ export interface SessionServiceOptions {
   readonly observer?: SessionObserver | undefined;
   /** Roles and groups (src/authz); without it tokens carry none. */
   readonly authz?: AuthzSource | undefined;
+  /** Recent role changes (src/authz/changes.ts): older tokens of those users renew at once. */
+  readonly changes?:
+    | { readonly size: number; isStale(userId: string, iatSeconds: number): boolean }
+    | undefined;
 }
 
 export interface SessionUser {
@@ -85,6 +89,7 @@ export class SessionService {
   readonly #observer: SessionObserver | undefined;
   readonly #authz: AuthzSource | undefined;
   readonly #groups = new GroupCache();
+  readonly #changes: SessionServiceOptions['changes'];
   readonly #codec: TokenCodec;
   readonly #ttlMs: number;
   readonly #idleMs: number;
@@ -103,6 +108,7 @@ export class SessionService {
     this.#random = options.random ?? randomBytes;
     this.#observer = options.observer;
     this.#authz = options.authz;
+    this.#changes = options.changes;
     this.#ttlMs = ttlSeconds * 1000;
     this.#idleMs = idleTtlSeconds * 1000;
     this.#tokenTtlMs = tokenTtlSeconds * 1000;
@@ -156,8 +162,13 @@ export class SessionService {
     // Revoked wins over expired: a revoked session is not a renewal candidate.
     if (this.#revocation.has(result.claims.sid))
       return { ok: false, reason: 'revoked', claims: result.claims };
+    if (!result.ok) return result;
     // A large group list this instance has not loaded yet: renew, which loads it (group-cache.ts).
-    if (result.ok && result.claims.gh !== undefined && this.#groups.get(result.claims.gh) === undefined)
+    if (result.claims.gh !== undefined && this.#groups.get(result.claims.gh) === undefined)
+      return { ok: false, reason: 'expired', claims: result.claims };
+    // Issued before its user's role change: renew now (a size check only, in the steady state).
+    const changes = this.#changes;
+    if (changes !== undefined && changes.size !== 0 && changes.isStale(result.claims.sub, result.claims.iat))
       return { ok: false, reason: 'expired', claims: result.claims };
     return result;
   }

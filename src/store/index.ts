@@ -15,7 +15,7 @@ import { createMigrations } from './migrator.js';
 import { chatRepository } from './repositories/chat.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { eventsRepository } from './repositories/events.js';
-import { directoryRepository, rolesRepository } from './repositories/roles.js';
+import { authzChangesRepository, directoryRepository, rolesRepository } from './repositories/roles.js';
 import { sessionsRepository } from './repositories/sessions.js';
 import { signInRepository } from './repositories/sign-in.js';
 import { usersRepository } from './repositories/users.js';
@@ -78,6 +78,7 @@ export async function openStore(
     sessions: guarded(sessionsRepository(ctx)),
     roles: guarded(rolesRepository(ctx)),
     directory: guarded(directoryRepository(ctx)),
+    authzChanges: guarded(authzChangesRepository(ctx)),
     events: guarded(eventsRepository(ctx)),
     chat: guarded(chatRepository(ctx)),
   });

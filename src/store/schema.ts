@@ -78,6 +78,11 @@ export interface UserDirectoryTable {
   checked_at: DbTime;
 }
 
+export interface AuthzChangesTable {
+  user_id: string;
+  changed_at: DbTime;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -86,6 +91,7 @@ export interface Database {
   used_transactions: UsedTransactionsTable;
   user_roles: UserRolesTable;
   user_directory: UserDirectoryTable;
+  authz_changes: AuthzChangesTable;
 }
 
 /** Column limits shared by the migrations and the repositories (characters). */

@@ -200,6 +200,19 @@ export interface Store {
     revoke(userId: string, role: string): Promise<boolean>;
   };
 
+  /** When each user's roles last changed (polled by every instance). */
+  authzChanges: {
+    /** Records (or moves forward) the user's last change. */
+    record(userId: string, at: Date): Promise<void>;
+    /** Changes at or after `since`, oldest first. */
+    since(
+      since: Date,
+      limit?: number,
+    ): Promise<readonly { readonly userId: string; readonly changedAt: Date }[]>;
+    /** Deletes changes older than `before`; returns rows deleted. */
+    purge(before: Date): Promise<number>;
+  };
+
   /** The last good Directory answer per user (GOOGLE_GROUPS=directory). */
   directory: {
     get(

@@ -2,7 +2,8 @@
  * 0004 — roles and Workspace groups (DESIGN.md "Authorization"): `user_roles`, one row per
  * (user, role); `user_directory`, the last good Directory answer per user (groups as a JSON
  * array, when it was read), so every instance renews from the same answer and a Directory outage
- * is measured from it (DIRECTORY_MAX_STALE). Frozen once shipped. Same conventions as 0001: per-dialect time type, binary NO PAD collation on MySQL so
+ * is measured from it (DIRECTORY_MAX_STALE); `authz_changes`, when each user's roles last changed.
+ * Frozen once shipped. Same conventions as 0001: per-dialect time type, binary NO PAD collation on MySQL so
  * role names compare exactly, rows go with their user (cascade).
  */
 import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
@@ -50,9 +51,24 @@ export function migration0004(kind: DatabaseKind) {
           .addColumn('groups', longText, (c) => c.notNull())
           .addColumn('checked_at', time, (c) => c.notNull()),
       ).execute();
+
+      // The last role change per user: every instance polls it, so sessions issued before it
+      // renew at their next request (src/authz/changes.ts). No foreign key: tiny, purged by age.
+      await finish(
+        db.schema
+          .createTable('authz_changes')
+          .addColumn('user_id', 'varchar(36)', (c) => c.primaryKey())
+          .addColumn('changed_at', time, (c) => c.notNull()),
+      ).execute();
+      await db.schema
+        .createIndex('authz_changes_changed_at_idx')
+        .on('authz_changes')
+        .column('changed_at')
+        .execute();
     },
 
     async down(db: AnyDb): Promise<void> {
+      await db.schema.dropTable('authz_changes').execute();
       await db.schema.dropTable('user_directory').execute();
       await db.schema.dropTable('user_roles').execute();
     },

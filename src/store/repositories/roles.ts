@@ -111,3 +111,46 @@ export function directoryRepository({ db, codec }: RepositoryContext): Store['di
     },
   };
 }
+
+/** `authz_changes`: one row per user, the time of their last role change. */
+export function authzChangesRepository({ db, codec }: RepositoryContext): Store['authzChanges'] {
+  return {
+    async record(userId, at) {
+      const values = { changed_at: codec.time(at) };
+      const updated = await db
+        .updateTable('authz_changes')
+        .set(values)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) > 0) return;
+      try {
+        await db
+          .insertInto('authz_changes')
+          .values({ user_id: userId, ...values })
+          .execute();
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        await db.updateTable('authz_changes').set(values).where('user_id', '=', userId).execute();
+      }
+    },
+
+    async since(since, limit = 1000) {
+      const rows = await db
+        .selectFrom('authz_changes')
+        .selectAll()
+        .where('changed_at', '>=', codec.time(since))
+        .orderBy('changed_at')
+        .limit(Math.max(1, Math.min(limit, 10_000)))
+        .execute();
+      return rows.map((row) => ({ userId: row.user_id, changedAt: codec.readTime(row.changed_at) }));
+    },
+
+    async purge(before) {
+      const result = await db
+        .deleteFrom('authz_changes')
+        .where('changed_at', '<', codec.time(before))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

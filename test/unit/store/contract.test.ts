@@ -431,6 +431,29 @@ describeEachDatabase('Store contract', (target) => {
     });
   });
 
+  describe('role changes', () => {
+    it('records the last change per user, lists changes since a time, and purges old ones', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const a = randomId(8);
+      const b = randomId(8);
+      await store.authzChanges.record(a, new Date(t0));
+      await store.authzChanges.record(b, new Date(t0 + 1000));
+      await store.authzChanges.record(a, new Date(t0 + 2000));
+      const since = (await store.authzChanges.since(new Date(t0))).filter(
+        (c) => c.userId === a || c.userId === b,
+      );
+      expect(since).toEqual([
+        { userId: b, changedAt: new Date(t0 + 1000) },
+        { userId: a, changedAt: new Date(t0 + 2000) },
+      ]);
+      expect((await store.authzChanges.since(new Date(t0 + 1500))).map((c) => c.userId)).toContain(a);
+      expect((await store.authzChanges.since(new Date(t0 + 1500))).map((c) => c.userId)).not.toContain(b);
+      expect(await store.authzChanges.purge(new Date(t0 + 1500))).toBeGreaterThanOrEqual(1);
+      expect((await store.authzChanges.since(new Date(t0))).map((c) => c.userId)).not.toContain(b);
+    });
+  });
+
   describe('directory answers', () => {
     it('stores, replaces and reads the last Directory answer per user (200 groups)', async () => {
       const { store } = ctx;
