@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { silentLog } from '../../../src/core/log.js';
 import { createGatehouse, createLogger, type Gatehouse, loadConfig } from '../../../src/index.js';
+import { AuditLog } from '../../../src/session/audit.js';
 import { ManualClock } from '../../helpers/clock.js';
 import { identityForTest } from '../../helpers/identity.js';
 import { freePort } from '../../helpers/ports.js';
@@ -83,3 +85,17 @@ export async function startAuthzRig(options: AuthzRigOptions = {}): Promise<Auth
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** Polls `condition` until it holds; the time it took (ms), or throws at the deadline. */
+export async function until(condition: () => Promise<boolean>, deadlineMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < deadlineMs) {
+    if (await condition()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met within ${deadlineMs} ms`);
+}
+
+export function rigAudit(rig: AuthzRig) {
+  return new AuditLog({ events: rig.gh.store.events, clock: rig.clock, log: silentLog });
+}
