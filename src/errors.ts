@@ -100,6 +100,12 @@ export const ERRORS = {
     title: 'Method not allowed',
     description: 'The route exists but not with this method (for example `GET /logout`).',
   },
+  request_timeout: {
+    status: 408,
+    title: 'Request timeout',
+    description:
+      'The request headers or body did not arrive within `REQUEST_TIMEOUT`; the connection is closed.',
+  },
   payload_too_large: {
     status: 413,
     title: 'Request body too large',
@@ -157,6 +163,20 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+/**
+ * The codes a failed browser sign-in sends back to the frontend as `?auth_error=CODE`: the
+ * sign-in's own outcomes. Provider, rate-limit and availability failures answer `/auth` with their
+ * status instead. web/app.js explains exactly these (a test keeps the two lists equal).
+ */
+export const SIGN_IN_REDIRECT_CODES = [
+  'access_denied',
+  'login_expired',
+  'login_failed',
+  'forbidden_domain',
+  'email_not_verified',
+  'user_disabled',
+] as const satisfies readonly ErrorCode[];
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERRORS, value);

@@ -242,7 +242,9 @@ export async function purge(
 ): Promise<{ sessions: number; events: number }> {
   const now = clock.now();
   try {
-    const sessions = await store.sessions.purgeExpired(new Date(now));
+    // Another instance's clock may run behind ours by the tolerated skew: its verifier accepts a
+    // token until then, so the row (and a revocation in it) stays that much longer (SECURITY.md 41).
+    const sessions = await store.sessions.purgeExpired(new Date(now - CLOCK_SKEW_SECONDS * 1000));
     const events = await store.events.purgeOlderThan(new Date(now - config.audit.retentionSeconds * 1000));
     // A role change matters only while tokens issued before it can live (an hour of margin).
     await store.authzChanges.purge(new Date(now - (config.session.tokenTtlSeconds + 3600) * 1000));

@@ -2,7 +2,11 @@
 // `script-src 'self'`). Every value from the server is written with textContent or a DOM
 // property, never innerHTML, so hostile profile fields and messages stay text.
 
-/** Messages for `?auth_error=CODE` (the codes of docs/errors.md that /auth redirects with). */
+/**
+ * Messages for `?auth_error=CODE`: exactly the codes /auth redirects with (SIGN_IN_REDIRECT_CODES in
+ * src/errors.ts; a test keeps them equal). Provider, rate-limit and availability failures are
+ * answered by /auth with a status page, not a redirect; an unknown code gets the generic message.
+ */
 const AUTH_ERRORS = {
   access_denied: [
     'Sign-in cancelled',
@@ -25,19 +29,6 @@ const AUTH_ERRORS = {
     'Your provider has not verified this email address, so it cannot be used to sign in.',
   ],
   user_disabled: ['Account disabled', 'This account has been disabled by an administrator.'],
-  rate_limited: [
-    'Too many attempts',
-    'Too many sign-in attempts from your network. Wait a minute and try again.',
-  ],
-  provider_error: ['Provider error', 'The sign-in provider did not answer properly. Please try again later.'],
-  provider_timeout: [
-    'Provider not answering',
-    'The sign-in provider took too long to answer. Please try again later.',
-  ],
-  service_unavailable: [
-    'Service unavailable',
-    'Sign-in is temporarily unavailable. Please try again shortly.',
-  ],
 };
 const SESSION_ENDED = [
   'You have been signed out',

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { isLoopbackHost } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { GOOGLE_ISSUER } from '../core/google.js';
+import { createProviderHttpClient, type ProviderFetch } from '../oidc/http-client.js';
 import type { Store } from '../store/types.js';
 import { describe } from './context.js';
 import type { Status } from './output.js';
@@ -200,7 +201,11 @@ export function settingsChecks(config: Config, checks: Check[]): void {
   );
 }
 
-/** Discovery and JWKS of the provider, fetched now with OIDC_TIMEOUT. */
+/**
+ * Discovery and JWKS of the provider, fetched now with OIDC_TIMEOUT through the same bounded
+ * client the server uses (http-client.ts: size bound, no redirects), so doctor sees the
+ * provider as a sign-in will.
+ */
 export async function providerChecks(config: Config, checks: Check[]): Promise<void> {
   const add = adder(checks, 'Provider');
   if (config.oidc.devProvider) {
@@ -208,11 +213,25 @@ export async function providerChecks(config: Config, checks: Check[]): Promise<v
     return;
   }
   const timeoutMs = config.oidc.timeoutSeconds * 1000;
+  const http = createProviderHttpClient({ timeoutMs: timeoutMs + 1_000 });
+  try {
+    await fetchProvider(config, http.fetch, timeoutMs, add);
+  } finally {
+    await http.close();
+  }
+}
+
+async function fetchProvider(
+  config: Config,
+  fetch: ProviderFetch,
+  timeoutMs: number,
+  add: Add,
+): Promise<void> {
   const discoveryUrl = `${config.oidc.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
   let metadata: { issuer?: unknown; jwks_uri?: unknown };
   const started = performance.now();
   try {
-    metadata = (await fetchJson(discoveryUrl, timeoutMs)) as typeof metadata;
+    metadata = (await fetchJson(fetch, discoveryUrl, timeoutMs)) as typeof metadata;
   } catch (err) {
     add('error', `discovery unreachable: ${discoveryUrl} (${describe(err)})`);
     return;
@@ -230,7 +249,7 @@ export async function providerChecks(config: Config, checks: Check[]): Promise<v
     return;
   }
   try {
-    const jwks = (await fetchJson(metadata.jwks_uri, timeoutMs)) as { keys?: unknown };
+    const jwks = (await fetchJson(fetch, metadata.jwks_uri, timeoutMs)) as { keys?: unknown };
     const keys = Array.isArray(jwks.keys) ? jwks.keys.length : 0;
     if (keys === 0) add('error', `JWKS at ${metadata.jwks_uri} has no keys`);
     else add('ok', `JWKS reachable: ${metadata.jwks_uri} (${keys} key${keys === 1 ? '' : 's'})`);
@@ -239,12 +258,12 @@ export async function providerChecks(config: Config, checks: Check[]): Promise<v
   }
 }
 
-async function fetchJson(url: string, timeoutMs: number): Promise<unknown> {
+async function fetchJson(fetch: ProviderFetch, url: string, timeoutMs: number): Promise<unknown> {
   const response = await fetch(url, {
     signal: AbortSignal.timeout(timeoutMs),
     headers: { accept: 'application/json' },
-    redirect: 'error',
   });
+  // A redirect is never followed: it is an answer that is not the document.
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   try {
     return await response.json();

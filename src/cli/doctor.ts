@@ -6,7 +6,8 @@
  * migrated. Exit 0 when nothing is an error, 1 when a check fails, 78 when the configuration
  * itself does not load.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { openStore } from '../store/index.js';
@@ -90,12 +91,23 @@ export async function doctor(args: readonly string[]): Promise<ExitCode> {
 async function checkDatabase(config: Config, checks: Check[]): Promise<void> {
   const path = config.database.sqlitePath;
   if (config.database.kind === 'sqlite' && path !== undefined && path !== ':memory:' && !existsSync(path)) {
-    // Opening it would create an empty file; say what to do instead.
-    checks.push({
-      group: 'Database',
-      status: 'error',
-      message: `${path} does not exist yet: run \`gatehouse migrate\` (or start the server once)`,
-    });
+    // Not opened here (that would leave an empty, unmigrated file). `serve` creates the file and
+    // its directory and migrates it on first start, so a missing file is a note, not an error —
+    // unless it could not be created.
+    const blocked = unwritableAncestor(resolve(path));
+    checks.push(
+      blocked === undefined
+        ? {
+            group: 'Database',
+            status: 'info',
+            message: `${path} does not exist yet: \`gatehouse serve\` creates and migrates it on first start (or run \`gatehouse migrate\` now)`,
+          }
+        : {
+            group: 'Database',
+            status: 'error',
+            message: `${path} does not exist and cannot be created: ${blocked} is not a writable directory`,
+          },
+    );
     return;
   }
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
@@ -131,4 +143,17 @@ function report(out: Output, checks: readonly Check[]): boolean {
   const summary = `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
   out.line(errors === 0 ? out.paint('green', `OK — ${summary}`) : out.paint('red', `FAILED — ${summary}`));
   return errors === 0;
+}
+
+/** The nearest existing ancestor of a file path, when it is not a directory this process can write to. */
+function unwritableAncestor(file: string): string | undefined {
+  let dir = dirname(file);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    if (!statSync(dir).isDirectory()) return dir;
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch {
+    return dir;
+  }
 }

@@ -94,7 +94,7 @@ export async function init(args: readonly string[]): Promise<ExitCode> {
       [
         'GOOGLE_CLIENT_ID',
         values['google-client-id'],
-        'From Google Cloud Console (docs/google-setup.md); `gatehouse doctor` prints the URLs to register.\n# Unset: the embedded development provider signs anyone in (never in production).',
+        'From Google Cloud Console (docs/google-setup.md); `gatehouse doctor` prints the URLs to register.\n# Unset: the embedded development provider signs anyone in, only when HOST and PUBLIC_URL are loopback (never in production).',
       ],
       ['GOOGLE_CLIENT_SECRET', values['google-client-secret']],
       [
@@ -173,9 +173,16 @@ function render(entries: readonly [string, string | undefined, string?][]): stri
   return `${lines.join('\n')}\n`;
 }
 
-/** The file alone (no process environment, no other .env) must load as `serve` would load it. */
+/**
+ * The file alone (no process environment, no other .env) must load as `serve` would load it —
+ * except that Google credentials may still be missing (they are filled in later, and `serve`
+ * then names them if they are not): the rest is checked as if they were there.
+ */
 function validate(text: string): void {
-  const env = Object.fromEntries(Object.entries(parseEnv(text)).filter(([, v]) => v !== undefined));
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(parseEnv(text)).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  if (env.GOOGLE_CLIENT_ID === undefined && env.NODE_ENV !== 'production') env.DEV_PROVIDER = 'anywhere';
   try {
     loadConfig({ env, dotenv: false });
   } catch (err) {

@@ -4,6 +4,7 @@
  * servers refuse a revoked session at once through Redis when REDIS_URL is set, else within
  * REVOCATION_POLL_INTERVAL (they poll the database).
  */
+import { CLOCK_SKEW_SECONDS } from '../session/token.js';
 import type { Session } from '../store/types.js';
 import { parse, positiveInt, UsageError } from './args.js';
 import {
@@ -27,7 +28,7 @@ export const SESSIONS_USAGE = `Usage:
 
 list shows live sessions (newest first); --all includes expired and revoked ones.
 revoke revokes one session, every session of a user, or (--all) every session of every user;
-each is recorded in the audit trail. purge deletes sessions whose expiry or revocation has
+each is recorded in the audit trail. purge deletes sessions whose expiry has
 passed, and used sign-in transactions (the server also does this every 10 minutes).
 
 Options:
@@ -136,7 +137,10 @@ export async function sessions(args: readonly string[]): Promise<ExitCode> {
       const config = loadCliConfig(out);
       return withStore(config, async (store) => {
         // The same leader lock as the servers' background purge: one purger at a time.
-        const result = await store.withMaintenanceLock(() => store.sessions.purgeExpired(new Date()));
+        const result = await store.withMaintenanceLock(() =>
+          // Revoked rows stay until their session ends (SECURITY.md 41), plus the tolerated skew.
+          store.sessions.purgeExpired(new Date(Date.now() - CLOCK_SKEW_SECONDS * 1000)),
+        );
         if (!result.ran) {
           out.data({ deleted: 0, skipped: true });
           out.status('info', 'another instance is purging right now; nothing to do');

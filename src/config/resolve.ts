@@ -6,6 +6,8 @@
 import { resolveAuthz } from './authz.js';
 import {
   type DatabaseUrl,
+  fail,
+  isLoopbackHost,
   ok,
   type Parsed,
   parseDatabaseUrl,
@@ -21,6 +23,7 @@ import {
   parseRateLimit,
   parseRedisUrl,
   parseTrustProxy,
+  parseTrustProxyEntry,
   unique,
 } from './parse.js';
 import type { EnvReader } from './reader.js';
@@ -89,8 +92,16 @@ function resolveDatabase(reader: EnvReader): Config['database'] | undefined {
   return { ...db, poolSize, queryTimeoutSeconds };
 }
 
-function resolveChat(reader: EnvReader): Config['chat'] | undefined {
+function resolveChat(reader: EnvReader, production: boolean): Config['chat'] | undefined {
   const url = reader.read('CHAT_API_URL', (raw) => parseHttpUrl(raw, { allowQuery: true }), undefined);
+  // The API key travels with every request: in production only over TLS, or to this machine.
+  if (production && url !== undefined && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    reader.problem(
+      'CHAT_API_URL',
+      'must be https in production unless its host is loopback (CHAT_API_KEY would cross the network in clear text)',
+    );
+    return undefined;
+  }
   const apiKey = reader.raw('CHAT_API_KEY');
   const model = reader.raw('CHAT_MODEL');
   const timeoutSeconds = reader.read('CHAT_TIMEOUT', positive, 30);
@@ -115,15 +126,30 @@ function resolveChat(reader: EnvReader): Config['chat'] | undefined {
   return { apiUrl: url?.href, apiKey, model, timeoutSeconds, maxMessageLength };
 }
 
+/** METRICS_ALLOW: addresses or CIDRs (or `loopback`); never "everyone". */
+function parseMetricsAllow(raw: string): Parsed<string[]> {
+  const parsed = parseEach(raw, (entry) => {
+    const one = parseTrustProxyEntry(entry);
+    return one.ok
+      ? one
+      : fail<string[]>(
+          `${JSON.stringify(entry.trim())} is not an IP address, a CIDR such as 10.0.0.0/8, or loopback (and never every address: use METRICS_PORT on a private interface for that)`,
+        );
+  });
+  return parsed.ok ? ok(unique(parsed.value.flat())) : parsed;
+}
+
 export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): Config | undefined {
   const nodeEnv = reader.read('NODE_ENV', (raw) => parseEnum(raw, NODE_ENVS), 'development');
   const production = nodeEnv === 'production';
   const host = reader.read('HOST', parseHost, '127.0.0.1');
   const port = reader.read('PORT', parsePort, 8000);
+  const requestTimeoutSeconds = reader.read('REQUEST_TIMEOUT', positive, 30);
+  const keepAliveTimeoutSeconds = reader.read('KEEP_ALIVE_TIMEOUT', positive, 72);
 
   const urls = resolveUrls(reader, production, port);
   const secrets = resolveSecrets(reader, production);
-  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey);
+  const oidc = resolveOidc(reader, production, urls?.publicUrl, secrets?.secretKey, host);
   const policy = {
     hostedDomains: reader.read('GOOGLE_HOSTED_DOMAINS', uniqueList(parseDomain), []),
     emailDomains: reader.read('ALLOWED_EMAIL_DOMAINS', uniqueList(parseDomain), []),
@@ -137,7 +163,7 @@ export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): C
     auth: reader.read('RATE_LIMIT_AUTH', parseRateLimit, { max: 30, windowSeconds: 60 }),
     api: reader.read('RATE_LIMIT_API', parseRateLimit, { max: 600, windowSeconds: 60 }),
   };
-  const chat = resolveChat(reader);
+  const chat = resolveChat(reader, production);
   const metricsPort = reader.read('METRICS_PORT', parsePort, undefined);
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
     reader.problem(
@@ -145,6 +171,7 @@ export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): C
       `must differ from PORT (${port}); leave it unset to serve /metrics on the main port`,
     );
   }
+  const metricsAllow = reader.read('METRICS_ALLOW', parseMetricsAllow, ['127.0.0.1/8', '::1']);
   const retentionSeconds = reader.read('AUDIT_RETENTION', positive, 90 * 86_400);
   const authz = resolveAuthz(reader, cwd);
   const logLevel = reader.read('LOG_LEVEL', (raw) => parseEnum(raw, LOG_LEVELS), 'info');
@@ -160,6 +187,8 @@ export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): C
     nodeEnv === undefined ||
     host === undefined ||
     port === undefined ||
+    requestTimeoutSeconds === undefined ||
+    keepAliveTimeoutSeconds === undefined ||
     urls === undefined ||
     secrets === undefined ||
     oidc === undefined ||
@@ -174,6 +203,7 @@ export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): C
     chat === undefined ||
     retentionSeconds === undefined ||
     authz === undefined ||
+    metricsAllow === undefined ||
     logLevel === undefined ||
     logFormat === undefined
   ) {
@@ -194,7 +224,8 @@ export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): C
     session,
     rateLimit: { auth: rateLimit.auth, api: rateLimit.api },
     chat,
-    metrics: { port: metricsPort },
+    server: { requestTimeoutSeconds, keepAliveTimeoutSeconds },
+    metrics: { port: metricsPort, allow: metricsAllow },
     audit: { retentionSeconds },
     authz,
     logLevel,

@@ -28,6 +28,18 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       },
       { name: 'HOST', default: '`127.0.0.1`', description: 'Listen address (an IP address or host name).' },
       {
+        name: 'REQUEST_TIMEOUT',
+        default: '`30s`',
+        description:
+          'A request whose headers and body have not all arrived by then is answered 408 and its connection closed (slow clients, SECURITY.md 45).',
+      },
+      {
+        name: 'KEEP_ALIVE_TIMEOUT',
+        default: '`72s`',
+        description:
+          "How long an idle keep-alive connection stays open; keep it above the load balancer's own idle timeout.",
+      },
+      {
         name: 'PORT',
         default: '`8000`',
         description: 'Listen port, 0–65535. `0` takes any free port (then `PUBLIC_URL` must be set).',
@@ -102,6 +114,12 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         default: '`https://accounts.google.com`',
         description:
           'The OpenID provider. https, or http only on a loopback host (`127.0.0.0/8`, `::1`, `localhost`), which is logged as a warning. Requires client credentials.',
+      },
+      {
+        name: 'DEV_PROVIDER',
+        default: '`loopback`',
+        description:
+          'Where the embedded development provider (used when no provider is configured; anyone signs in as anyone) may run: `loopback` = only when `HOST` and `PUBLIC_URL` are loopback, otherwise start-up fails; `anywhere` = also elsewhere, with a loud warning. Never in production.',
       },
       { name: 'OIDC_TIMEOUT', default: '`10s`', description: 'Timeout of each request to the provider.' },
       {
@@ -210,7 +228,8 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       {
         name: 'RATE_LIMIT_API',
         default: '`600/1m`',
-        description: 'Requests per window and client IP for other routes.',
+        description:
+          'Requests per window for the signed-in API (`/me`, `/sessions`, `/chat`…), counted per client IP and, separately, per user; over it: 429 with `Retry-After`.',
       },
     ],
   },
@@ -221,7 +240,7 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
         name: 'CHAT_API_URL',
         default: '—',
         description:
-          'The upstream chat service that answers `POST /chat` (http or https; a query string is allowed). Set `CHAT_API_URL`, `CHAT_API_KEY` and `CHAT_MODEL` together, or none.',
+          'The upstream chat service that answers `POST /chat` (https; http only outside production or to a loopback host; a query string is allowed). Set `CHAT_API_URL`, `CHAT_API_KEY` and `CHAT_MODEL` together, or none.',
       },
       { name: 'CHAT_API_KEY', default: '—', description: 'The API key for `CHAT_API_URL`.' },
       { name: 'CHAT_MODEL', default: '—', description: 'The model name sent to `CHAT_API_URL`.' },
@@ -249,7 +268,14 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       {
         name: 'METRICS_PORT',
         default: '—',
-        description: 'Serve `/metrics` only on this port (0–65535, not `PORT`); unset = on the main port.',
+        description:
+          'Serve `/metrics` only on a separate listener on this port (bound to `HOST`; 0–65535, not `PORT`). Unset: `/metrics` is on the main port, for `METRICS_ALLOW` only.',
+      },
+      {
+        name: 'METRICS_ALLOW',
+        default: '`loopback`',
+        description:
+          'Without `METRICS_PORT`: the client addresses or CIDRs that may read `/metrics` on the main port (`loopback` = 127.0.0.0/8 and ::1). Others, and requests relayed by a proxy not in `TRUST_PROXY`, get 404.',
       },
       {
         name: 'AUDIT_RETENTION',
@@ -351,7 +377,8 @@ Outside production, a missing \`SECRET_KEY\` or \`JWT_SECRET_KEY\` is generated 
 process (sessions do not survive a restart), and a short one is only a warning. When
 neither \`GOOGLE_CLIENT_ID\`, \`GOOGLE_CLIENT_SECRET\` nor \`OIDC_ISSUER\` is set, the embedded
 development provider serves at \`\${PUBLIC_URL}/dev-idp\` and accepts any email address; a
-warning says so. It never runs in production.
+warning says so. It starts only when \`HOST\` and \`PUBLIC_URL\` are both loopback (otherwise
+start-up fails, unless \`DEV_PROVIDER=anywhere\`, which is logged loudly), and never in production.
 
 ## Cookies
 

@@ -6,7 +6,17 @@
 
 import { createHmac, randomBytes } from 'node:crypto';
 import { GOOGLE_ISSUER } from '../core/google.js';
-import { fail, isLoopbackHost, ok, type Parsed, parseDuration, parseList, quote, unique } from './parse.js';
+import {
+  fail,
+  isLoopbackHost,
+  ok,
+  type Parsed,
+  parseDuration,
+  parseEnum,
+  parseList,
+  quote,
+  unique,
+} from './parse.js';
 import type { EnvReader } from './reader.js';
 import type { Config } from './types.js';
 
@@ -142,6 +152,7 @@ export function resolveOidc(
   production: boolean,
   publicUrl: string | undefined,
   secretKey: string | undefined,
+  host?: string | undefined,
 ): Config['oidc'] | undefined {
   const clientId = reader.raw('GOOGLE_CLIENT_ID');
   const clientSecret = reader.raw('GOOGLE_CLIENT_SECRET');
@@ -157,8 +168,41 @@ export function resolveOidc(
 
   // The development provider only when nothing at all names a provider, and never in production:
   // a half-configured production must fail loudly rather than fall back to "anyone may sign in".
-  const devProvider = !production && clientId === undefined && clientSecret === undefined && !issuerSet;
-  let credentialsOk = true;
+  const noProvider = clientId === undefined && clientSecret === undefined && !issuerSet;
+  const reach = reader.read(
+    'DEV_PROVIDER',
+    (raw) => parseEnum(raw, ['loopback', 'anywhere'] as const),
+    'loopback',
+  );
+  if (production && reach === 'anywhere') {
+    reader.problem(
+      'DEV_PROVIDER',
+      'must not be `anywhere` in production: the development provider never runs there',
+    );
+  }
+  // SECURITY.md 48: it lets anyone sign in as anyone, so by default it runs only where nobody else
+  // can reach it — Gatehouse listening on loopback and addressed through a loopback PUBLIC_URL.
+  const onLoopback =
+    host !== undefined &&
+    isLoopbackHost(host) &&
+    publicUrl !== undefined &&
+    isLoopbackHost(new URL(publicUrl).hostname);
+  const devProvider = !production && noProvider && (onLoopback || reach === 'anywhere');
+  // Only when HOST and PUBLIC_URL resolved: a bad one is already reported (no cascade).
+  if (
+    !production &&
+    noProvider &&
+    !devProvider &&
+    reach !== undefined &&
+    host !== undefined &&
+    publicUrl !== undefined
+  ) {
+    const reason =
+      'is required: the development provider (anyone may sign in as anyone) starts only when HOST and PUBLIC_URL are loopback; set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or DEV_PROVIDER=anywhere to run it here anyway';
+    reader.problem('GOOGLE_CLIENT_ID', reason);
+    reader.problem('GOOGLE_CLIENT_SECRET', reason);
+  }
+  let credentialsOk = !(noProvider && !devProvider);
   if (production) {
     if (clientId === undefined) {
       reader.problem(
@@ -173,7 +217,7 @@ export function resolveOidc(
       );
     }
     credentialsOk = clientId !== undefined && clientSecret !== undefined;
-  } else if (!devProvider) {
+  } else if (!noProvider) {
     const reason =
       clientId === undefined && clientSecret === undefined
         ? 'is required when OIDC_ISSUER is set (the development provider runs only when GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and OIDC_ISSUER are all unset)'
@@ -199,6 +243,11 @@ export function resolveOidc(
     reader.warn(
       `No GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET configured: the development sign-in provider at ${issuer} is in use and accepts any email address (it never runs in production)`,
     );
+    if (!onLoopback) {
+      reader.warn(
+        `DEV_PROVIDER=anywhere: the development sign-in provider is reachable beyond this machine (HOST ${host ?? '?'}, PUBLIC_URL ${publicUrl}); ANYONE WHO CAN REACH IT CAN SIGN IN AS ANYONE`,
+      );
+    }
     return {
       ...common,
       issuer,

@@ -115,7 +115,7 @@ export interface Config {
   readonly rateLimit: {
     /** RATE_LIMIT_AUTH, e.g. `30/1m`, for /login, /auth and token routes per client IP. */
     readonly auth: RateLimit;
-    /** RATE_LIMIT_API, for everything else per client IP. */
+    /** RATE_LIMIT_API, for the signed-in API routes, per client IP and per user (SECURITY.md 46). */
     readonly api: RateLimit;
   };
 
@@ -127,9 +127,21 @@ export interface Config {
     readonly maxMessageLength: number;
   };
 
+  readonly server: {
+    /** REQUEST_TIMEOUT: the whole request (headers and body) must arrive within it. */
+    readonly requestTimeoutSeconds: number;
+    /** KEEP_ALIVE_TIMEOUT: idle keep-alive connections are closed after it. */
+    readonly keepAliveTimeoutSeconds: number;
+  };
+
   readonly metrics: {
     /** METRICS_PORT: serve /metrics only there; undefined = on the main port. */
     readonly port: number | undefined;
+    /**
+     * METRICS_ALLOW: on the main port, /metrics answers only these addresses/CIDRs (default
+     * loopback), and never a request relayed by a proxy Gatehouse does not trust (SECURITY.md 47).
+     */
+    readonly allow: readonly string[];
   };
 
   readonly audit: {

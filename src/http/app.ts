@@ -22,6 +22,7 @@ import type { OidcClient } from '../oidc/client.js';
 import type { Revocation } from '../session/revocation.js';
 import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
+import apiRateLimitPlugin from './api-rate-limit.js';
 import authPlugin from './auth.js';
 import authzPlugin from './authz.js';
 import cookieRules from './cookies.js';
@@ -37,6 +38,7 @@ import { devIdpRoutes } from './routes/dev-idp.js';
 import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type Dependency, healthRoutes } from './routes/health.js';
 import securityHeadersPlugin from './security-headers.js';
+import { clientErrorHandler, serverLimits } from './server-limits.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -79,6 +81,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // SECURITY.md H.34: X-Forwarded-* are believed only from these addresses.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     bodyLimit: LIMITS.bodyBytes,
+    // SECURITY.md 45: request, header, keep-alive and idle bounds, and Node's own refusals as
+    // problem+json (src/http/server-limits.ts).
+    ...serverLimits(config),
+    clientErrorHandler,
     routerOptions: { maxParamLength: 200 },
     requestIdHeader: false,
     genReqId: () => randomUUID(),
@@ -160,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
 
   await app.register(authPlugin, { config, sessions });
+  await app.register(apiRateLimitPlugin, { config });
   await app.register(authzPlugin, { config, metrics });
   await app.register(csrfPlugin, { config });
 

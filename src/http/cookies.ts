@@ -126,12 +126,16 @@ async function cookieRules(app: FastifyInstance, options: { config: Config }): P
   const cleared = clearSessionCookie(config);
   const txOptions = { httpOnly: true, secure: config.cookie.secure, sameSite: 'lax', path: '/' } as const;
 
+  // The session cookie is written as a header at once rather than through reply.setCookie: a
+  // streamed (hijacked) reply, such as POST /chat's event stream, skips the onSend hook that
+  // writes setCookie's cookies, and a renewed cookie would be lost. Fastify appends set-cookie.
+  const clearedHeader = app.serializeCookie(cleared.name, '', cleared.options);
   app.decorateReply('setSession', function setSession(token: IssuedToken, sessionExpiresAt: Date) {
     const cookie = sessionCookie(config, token, sessionExpiresAt);
-    return this.setCookie(cookie.name, cookie.value, cookie.options);
+    return this.header('set-cookie', app.serializeCookie(cookie.name, cookie.value, cookie.options));
   });
   app.decorateReply('clearSession', function clearSession() {
-    return this.setCookie(cleared.name, '', cleared.options);
+    return this.header('set-cookie', clearedHeader);
   });
   app.decorateReply(
     'setLoginTransaction',

@@ -1,16 +1,21 @@
 /**
  * Prometheus metrics over HTTP: a request-duration histogram by route template and status for
- * every request, and `GET /metrics` — on the main port, or, with METRICS_PORT, only on a separate
- * small listener (bound to HOST) so the main port never exposes it.
+ * every request, and `GET /metrics` — with METRICS_PORT only on a separate small listener (bound
+ * to HOST) so the main port never exposes it; without it on the main port, but only to the
+ * METRICS_ALLOW addresses (loopback by default), and never to a request relayed by a proxy that
+ * is not in TRUST_PROXY (such a proxy makes every client look like loopback). Anyone else gets
+ * the same 404 as an unknown path (SECURITY.md 47).
  *
  * The route label is `request.routeOptions.url` (the template, `/sessions/:id`), never the raw
  * URL: raw paths carry ids and attacker-chosen junk, and would explode the label set.
  */
 import { createServer, type Server } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/types.js';
 import type { Metrics } from '../metrics/registry.js';
+import { sendProblem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,7 +25,7 @@ declare module 'fastify' {
 }
 
 export interface MetricsPluginOptions {
-  readonly config: Pick<Config, 'host'> & { readonly metrics: Config['metrics'] };
+  readonly config: Pick<Config, 'host' | 'trustProxy'> & { readonly metrics: Config['metrics'] };
   readonly metrics: Metrics;
 }
 
@@ -43,7 +48,15 @@ async function metricsPlugin(app: FastifyInstance, options: MetricsPluginOptions
 
   const port = config.metrics.port;
   if (port === undefined) {
-    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
+    const allowed = allowList(config.metrics.allow);
+    const noTrustedProxy = config.trustProxy.length === 0;
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
+      const relayedByUnknownProxy =
+        noTrustedProxy &&
+        (request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined);
+      if (relayedByUnknownProxy || !allows(allowed, request.ip)) {
+        return sendProblem(reply, 'not_found', `No route matches ${request.method} on this path.`);
+      }
       const body = await metrics.render();
       return reply.header('cache-control', 'no-store').type(metrics.contentType).send(body);
     });
@@ -85,6 +98,26 @@ async function metricsPlugin(app: FastifyInstance, options: MetricsPluginOptions
     listener.closeAllConnections();
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   });
+}
+
+function allowList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/') as [string, string | undefined];
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function allows(list: BlockList, ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 0) return false;
+  // An IPv4 client on a dual-stack socket appears as ::ffff:a.b.c.d.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return list.check(mapped[1]!, 'ipv4');
+  return list.check(ip, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 export default fp(metricsPlugin, { fastify: '5.x', name: 'gatehouse-metrics' });

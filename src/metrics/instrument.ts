@@ -82,6 +82,7 @@ export function instrumentOidc(client: OidcClient, metrics: Metrics): OidcClient
     completeLogin: (input) => time('complete_login', () => client.completeLogin(input)),
     check: () => time('check', () => client.check()),
     status: () => client.status(),
+    transactionCookiesToDrop: (cookies) => client.transactionCookiesToDrop(cookies),
     close: () => client.close(),
   };
 }

@@ -25,7 +25,7 @@ export interface Metrics {
   queryStarted(): void;
   queryFinished(): void;
   observeProvider(operation: string, outcome: 'ok' | 'error', seconds: number): void;
-  /** Counts live sessions at scrape time (one indexed count query per scrape). */
+  /** Counts live sessions when scraped, at most once per ACTIVE_SESSIONS_REFRESH_MS. */
   trackActiveSessions(count: () => Promise<number>): void;
   setPoolSize(size: number): void;
   /** Stops the event-loop monitor; idempotent. */
@@ -37,6 +37,9 @@ export function labelWord(value: string | null | undefined): string {
   if (value === null || value === undefined || value === '') return 'none';
   return /^[a-z0-9_]{1,64}$/.test(value) ? value : 'other';
 }
+
+/** How long a counted number of live sessions is reported before it is counted again. */
+export const ACTIVE_SESSIONS_REFRESH_MS = 30_000;
 
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const QUERY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
@@ -81,17 +84,30 @@ export function createMetrics(): Metrics {
     registers,
   });
   let countActive: (() => Promise<number>) | undefined;
+  // SECURITY.md 47: a scrape must not be a way to make the database count every session at will.
+  let countedAt: number | undefined;
+  let counting: Promise<void> | undefined;
   new Gauge({
     name: 'gatehouse_active_sessions',
-    help: 'Live sessions (not revoked, not expired) in the database at scrape time.',
+    help: `Live sessions (not revoked, not expired) in the database, counted at most every ${ACTIVE_SESSIONS_REFRESH_MS / 1000} s.`,
     registers,
     async collect() {
-      if (countActive === undefined) return;
-      try {
-        this.set(await countActive());
-      } catch {
-        // The database is down: leave the last value; gatehouse_db_query_duration_seconds shows errors.
-      }
+      const count = countActive;
+      if (count === undefined) return;
+      if (countedAt !== undefined && Date.now() - countedAt < ACTIVE_SESSIONS_REFRESH_MS) return;
+      // Concurrent scrapes share one query.
+      counting ??= count().then(
+        (n) => {
+          this.set(n);
+          countedAt = Date.now();
+          counting = undefined;
+        },
+        () => {
+          // The database is down: leave the last value; gatehouse_db_query_duration_seconds shows errors.
+          counting = undefined;
+        },
+      );
+      await counting;
     },
   });
   const queries = new Histogram({

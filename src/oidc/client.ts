@@ -28,10 +28,11 @@ import { legacyGoogleTokens, runCapturing } from './google-legacy.js';
 import { type VerifiedIdTokenClaims, verifyIdToken } from './id-token.js';
 import { createVerifiedIdentity } from './identity.js';
 import { evaluateSignInPolicy } from './policy.js';
+import { cleanPicture, cleanText, MAX_NAME_LENGTH } from './profile.js';
 import { createProvider, type ProviderHandle } from './provider.js';
 import { oauthCode, providerFailure } from './provider-errors.js';
 import { safeReturnTo } from './return-to.js';
-import { hasControlOrSpace, stripControl } from './text.js';
+import { hasControlOrSpace } from './text.js';
 import {
   createTransactionSealer,
   type LoginTransaction,
@@ -49,8 +50,10 @@ export interface OidcClient {
   }): Promise<LoginResult>;
   /** The last known provider health (no I/O). */
   status(): ProviderStatus;
-  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz and `doctor`. */
+  /** Re-fetches discovery and JWKS now (bounded by the timeout), for /readyz. */
   check(): Promise<ProviderStatus>;
+  /** Transaction cookies `/login` clears before adding one (SECURITY.md 44): expired, then oldest. */
+  transactionCookiesToDrop(cookies: Readonly<Record<string, string>>): string[];
   /** Closes the idle connections to the provider (on shutdown). */
   close(): void;
 }
@@ -64,17 +67,22 @@ export interface OidcClientOptions {
   readonly consumeTransaction: (id: string, expiresAt: Date) => Promise<boolean>;
 }
 
+const ID_TOKEN_EMAIL_CLAIMS = JSON.stringify({
+  id_token: { email: { essential: true }, email_verified: { essential: true } },
+});
+
+function hasAllowList(policy: Config['policy']): boolean {
+  return policy.hostedDomains.length > 0 || policy.emailDomains.length > 0 || policy.emails.length > 0;
+}
+
 /** 256 bits from the CSPRNG, base64url: state, nonce, PKCE verifier (43 chars, RFC 7636 §4.1), id. */
 const RANDOM_BYTES = 32;
-/** Profile fields are the provider's free text: keep them bounded and free of NUL/controls. */
-const MAX_NAME_LENGTH = 256;
-const MAX_PICTURE_LENGTH = 8192;
 const MAX_EMAIL_LENGTH = 320;
 
 export function createOidcClient(options: OidcClientOptions): OidcClient {
   const { config, consumeTransaction } = options;
-  // Google serves https picture URLs; only a loopback development provider inlines its avatars.
-  const acceptDataPictures = config.oidc.allowInsecureIssuer;
+  // Google serves https picture URLs; only a loopback development provider serves others.
+  const pictureRules = { loopbackIssuer: config.oidc.allowInsecureIssuer };
   const clock = options.clock ?? systemClock;
   const random = options.random ?? randomBytes;
   const logger = options.logger ?? silentLog;
@@ -112,6 +120,11 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       code_challenge_method: 'S256',
     };
     // Google's `hd` only pre-selects the account chooser; the claim is still checked (policy.ts).
+    // Ask for the email in the ID token itself (Core §5.5) where the provider says it can: the
+    // allow-lists are applied to ID-token claims only (SECURITY.md 19).
+    if (configuration.serverMetadata().claims_parameter_supported === true) {
+      parameters.claims = ID_TOKEN_EMAIL_CLAIMS;
+    }
     const [onlyHostedDomain, ...others] = config.policy.hostedDomains;
     if (onlyHostedDomain !== undefined && others.length === 0) parameters.hd = onlyHostedDomain;
     const url = oidc.buildAuthorizationUrl(configuration, parameters);
@@ -198,9 +211,17 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
 
     // 7–8. Email and policy on the verified ID-token claims; userinfo for the profile. When the ID
     // token carries no email at all (some providers only put it in userinfo), the sub-checked
-    // userinfo response is the source instead (Core §5.3.2).
+    // userinfo response is the source instead (Core §5.3.2) — but only when no allow-list is
+    // configured: SECURITY.md 19 applies allow-lists to verified token claims only, and userinfo
+    // is an unsigned answer. With an allow-list such a sign-in is refused (the `claims` request
+    // parameter asks for the email in the ID token where the provider supports it).
     let userinfo: oidc.UserInfoResponse | undefined;
-    if (claims.email === undefined) userinfo = await getUserinfo(handle, tokens.accessToken, claims);
+    if (claims.email === undefined) {
+      if (hasAllowList(config.policy)) {
+        throw new GatehouseError('login_failed', undefined, { reason: 'email_not_in_id_token' });
+      }
+      userinfo = await getUserinfo(handle, tokens.accessToken, claims);
+    }
     const source: Readonly<Record<string, unknown>> = userinfo ?? claims;
     const email = checkEmail(source);
     const hostedDomain = typeof source.hd === 'string' && source.hd !== '' ? source.hd : null;
@@ -217,9 +238,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
       subject: claims.sub,
       email,
       name: cleanText(userinfo.name, MAX_NAME_LENGTH) ?? cleanText(claims.name, MAX_NAME_LENGTH),
-      picture:
-        cleanPicture(userinfo.picture, acceptDataPictures) ??
-        cleanPicture(claims.picture, acceptDataPictures),
+      picture: cleanPicture(userinfo.picture, pictureRules) ?? cleanPicture(claims.picture, pictureRules),
       hostedDomain,
     });
     return { identity, returnTo: tx.returnTo, clearCookie };
@@ -290,6 +309,7 @@ export function createOidcClient(options: OidcClientOptions): OidcClient {
     completeLogin,
     status: () => provider.status(),
     check: () => provider.check(),
+    transactionCookiesToDrop: (cookies) => sealer.toDrop(cookies),
     close: () => provider.close(),
   };
 }
@@ -310,28 +330,6 @@ function checkEmail(source: Readonly<Record<string, unknown>>): string {
     throw new GatehouseError('login_failed', undefined, { reason: 'email_invalid' });
   }
   return email;
-}
-
-/** Free text from the provider: strings only, NUL/control characters removed, bounded length. */
-function cleanText(value: unknown, max: number): string | null {
-  if (typeof value !== 'string') return null;
-  const cleaned = Array.from(stripControl(value)).slice(0, max).join('').trim();
-  return cleaned === '' ? null : cleaned;
-}
-
-/** A picture must be an https (or loopback-http in development) URL; anything else is dropped. */
-/** Raster or SVG images inlined as base64 `data:` URIs (shown through `<img>`, where SVG runs no script). */
-const DATA_IMAGE = /^data:image\/(?:png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+={0,2}$/;
-
-function cleanPicture(value: unknown, acceptDataImages: boolean): string | null {
-  if (typeof value !== 'string' || value.length > MAX_PICTURE_LENGTH) return null;
-  if (acceptDataImages && DATA_IMAGE.test(value)) return value;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The only place a `VerifiedIdentity` is made (STYLE habit 5: make skipping a check impossible).
- * The brand cannot be constructed elsewhere; this function is called by the callback verifier
- * (client.ts) after every check has passed, and is deliberately not re-exported from index.ts.
+ * The brand has no constructor elsewhere (only a deliberate cast could forge one, as the test
+ * helpers do); this function is called by the callback verifier (client.ts) after every check has
+ * passed. It is exported from neither oidc/index.ts nor the package entry, and
+ * test/unit/oidc/identity.test.ts fails if any other module in src/ imports it.
  */
 import type { VerifiedIdentity } from './types.js';
 

@@ -7,14 +7,22 @@
  */
 import { GatehouseError, isGatehouseError } from '../errors.js';
 
+/** openid-client's, jose's and undici's (the HTTP client's backstop, http-client.ts) timeout codes. */
+const TIMEOUT_CODES = new Set([
+  'OAUTH_TIMEOUT',
+  'ERR_JWKS_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
 /** Walks the `cause` chain (bounded) looking for a timeout. */
 export function isTimeout(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
     if (typeof current === 'object') {
       const e = current as { name?: unknown; code?: unknown; cause?: unknown };
-      if (e.name === 'TimeoutError' || e.code === 'OAUTH_TIMEOUT' || e.code === 'ERR_JWKS_TIMEOUT')
-        return true;
+      if (e.name === 'TimeoutError' || (typeof e.code === 'string' && TIMEOUT_CODES.has(e.code))) return true;
       current = e.cause;
     } else {
       return false;

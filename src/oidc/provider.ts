@@ -1,6 +1,6 @@
 /**
  * The provider's metadata and keys: discovery (lazy, cached, refreshed hourly, failures cached only
- * briefly), the JWKS resolver, and the health that /readyz and `gatehouse doctor` report
+ * briefly), the JWKS resolver, and the health that /readyz reports
  * (SECURITY H39: a provider outage is reported within seconds and so is its recovery).
  */
 import { createRemoteJWKSet, customFetch as joseCustomFetch, type RemoteJWKSet } from 'jose';
@@ -48,7 +48,9 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
   const issuer = config.oidc.issuer;
   const timeoutSeconds = config.oidc.timeoutSeconds;
   // One client (and its kept-alive connections) for every request to this provider.
-  const http = createProviderHttpClient();
+  // undici's own timeouts sit a little past the callers' signals (the same OIDC_TIMEOUT), so the
+  // signal's TimeoutError is what a slow provider normally produces.
+  const http = createProviderHttpClient({ timeoutMs: Math.round(timeoutSeconds * 1000) + 1_000 });
 
   let current: { handle: ProviderHandle; fetchedAt: number } | undefined;
   let inflight: Promise<ProviderHandle> | undefined;
@@ -173,7 +175,7 @@ export function createProvider(options: { config: Config; clock: Clock; logger: 
     },
 
     close() {
-      http.close();
+      http.close().catch(() => {});
     },
   };
 }

@@ -10,6 +10,11 @@ import type { Config } from '../config/types.js';
 import { hasControlOrSpace } from './text.js';
 
 export const MAX_RETURN_TO_LENGTH = 2048;
+/**
+ * The longest return_to kept (resolved): it is sealed into the transaction cookie, and a long one
+ * per `/login` is how a cross-site page could fill the Cookie header (SECURITY.md 44).
+ */
+export const MAX_STORED_RETURN_TO_LENGTH = 1024;
 
 /** Percent-encoded backslash or control characters: decoded by some servers/proxies downstream. */
 const FORBIDDEN_ENCODED = /%(?:5c|[01][0-9a-f]|7f)/i;
@@ -28,7 +33,8 @@ export function safeReturnTo(raw: string | undefined, config: Config): string {
     } catch {
       return fallback;
     }
-    return url.origin === config.frontendOrigin ? url.href : fallback;
+    if (url.href.length > MAX_STORED_RETURN_TO_LENGTH) return fallback;
+    return url.origin === config.frontendOrigin && !startsLikeAuthority(url) ? url.href : fallback;
   }
 
   // Absolute: only http(s) with an allow-listed origin and no userinfo.
@@ -44,5 +50,15 @@ export function safeReturnTo(raw: string | undefined, config: Config): string {
   // `@` before the path means userinfo even when the parser accepted it oddly; refuse outright.
   const authority = raw.slice(raw.indexOf('//') + 2).split(/[/?#]/, 1)[0] ?? '';
   if (authority.includes('@')) return fallback;
+  if (startsLikeAuthority(url) || url.href.length > MAX_STORED_RETURN_TO_LENGTH) return fallback;
   return config.allowedReturnOrigins.includes(url.origin) ? url.href : fallback;
+}
+
+/**
+ * SECURITY.md 49: a path that, once dot segments are resolved (`/..//evil.com`, `/a/../%2e%2e//x`),
+ * begins with `//` or `/\` is read as an authority by a frontend that puts it in `location` or a
+ * link, so it falls back like a protocol-relative value.
+ */
+function startsLikeAuthority(url: URL): boolean {
+  return /^\/[/\\]/.test(url.pathname) || /^\/%5c/i.test(url.pathname);
 }

@@ -15,6 +15,14 @@ import { GatehouseError } from '../errors.js';
 /** Lifetime of a login attempt: the cookie's Max-Age and the sealed `createdAt` check (10 minutes). */
 export const TRANSACTION_MAX_AGE_SECONDS = 600;
 
+/**
+ * At most this many login attempts are kept per browser, the new one included (SECURITY.md 44):
+ * with a stored return_to of at most 1 KB each cookie stays near 1.5 KB, so any number of `/login`
+ * navigations (which any site can trigger) leaves the Cookie header far below Node's 16 KiB.
+ * Three covers a sign-in started in a few tabs at once.
+ */
+export const MAX_TRANSACTION_COOKIES = 3;
+
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -43,6 +51,11 @@ export interface TransactionSealer {
   open(sealed: string): LoginTransaction;
   /** When the transaction stops being acceptable (for single-use bookkeeping). */
   expiresAt(tx: LoginTransaction): Date;
+  /**
+   * The cookies (name → sealed value) to drop before one more attempt is added: unreadable or
+   * expired ones, then the oldest, so that at most MAX_TRANSACTION_COOKIES remain with the new one.
+   */
+  toDrop(cookies: Readonly<Record<string, string>>): string[];
 }
 
 export function createTransactionSealer(options: {
@@ -91,6 +104,25 @@ export function createTransactionSealer(options: {
 
     expiresAt(tx) {
       return new Date(tx.createdAt + maxAgeMs);
+    },
+
+    toDrop(cookies) {
+      const drop: string[] = [];
+      const kept: { name: string; createdAt: number }[] = [];
+      const now = clock.now();
+      for (const [name, sealed] of Object.entries(cookies)) {
+        let createdAt: number | undefined;
+        try {
+          createdAt = unseal(key, sealed).createdAt;
+        } catch {
+          createdAt = undefined;
+        }
+        if (createdAt === undefined || now - createdAt > maxAgeMs) drop.push(name);
+        else kept.push({ name, createdAt });
+      }
+      kept.sort((a, b) => b.createdAt - a.createdAt);
+      for (const { name } of kept.slice(MAX_TRANSACTION_COOKIES - 1)) drop.push(name);
+      return drop;
     },
   };
 }

@@ -4,10 +4,11 @@
  * for sessions revoked since the last poll (DESIGN.md: "otherwise by polling the database
  * every second ... within the documented bound (≤ 1 s)").
  *
- * - The watermark is this instance's clock at the start of the last successful poll; each poll
- *   asks from `watermark - overlap`, so a revoking instance whose clock runs a few seconds
- *   behind ours, or a revocation committed while we were reading, is still seen. Rows seen twice
- *   are harmless (the set is idempotent).
+ * - The watermark is the database's clock at the start of the last successful poll (SECURITY.md
+ *   41: the store writes `revoked_at` no earlier than the database's clock too, so a revoker
+ *   whose clock runs behind is not missed); each poll asks from `watermark - overlap`, so a
+ *   revocation committed while we were reading is still seen. Rows seen twice are harmless
+ *   (the set is idempotent). A store without `databaseTime` falls back to this instance's clock.
  * - A failing poll (database down) leaves the watermark where it was, so the next good poll
  *   covers the gap; it is logged once per outage (warn), then "recovered" (info). It never
  *   throws out of the timer and never drops entries the set already has.
@@ -26,7 +27,8 @@ const PAGE_SIZE = 1_000;
 const MAX_PAGE_SIZE = 100_000;
 
 export interface RevocationPollerOptions {
-  readonly sessions: Pick<Store['sessions'], 'revokedSince'>;
+  readonly sessions: Pick<Store['sessions'], 'revokedSince'> &
+    Partial<Pick<Store['sessions'], 'databaseTime'>>;
   readonly set: RevocationSet;
   readonly clock: Clock;
   readonly logger: Log;
@@ -97,8 +99,9 @@ export class RevocationPoller {
 
   async #poll(): Promise<void> {
     const { sessions, set, clock, logger, retentionMs } = this.#o;
-    const startedAt = clock.now();
     try {
+      const startedAt =
+        sessions.databaseTime === undefined ? clock.now() : (await sessions.databaseTime()).getTime();
       let since = new Date(this.#watermark - this.#overlapMs);
       let limit = this.#pageSize;
       for (;;) {

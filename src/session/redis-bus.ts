@@ -20,6 +20,12 @@ import type { RevocationBus } from './types.js';
 export const REVOCATION_CHANNEL = 'gatehouse:revocations';
 /** Ids per message: a "revoke all" of many sessions goes out in several bounded messages. */
 const IDS_PER_MESSAGE = 500;
+/**
+ * The longest message read (SECURITY.md 42): 500 ids of at most 64 characters, quoted, plus the
+ * envelope. Anything longer is ignored before it is parsed, so one message cannot make the
+ * process build a huge object.
+ */
+export const MAX_MESSAGE_LENGTH = 12 + IDS_PER_MESSAGE * 67;
 /** Session ids are 128-bit base64url (22 characters); anything else on the channel is ignored. */
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const SUBSCRIBE_WAIT_MS = 2_000;
@@ -49,6 +55,7 @@ export function reconnectDelay(attempt: number, maxBackoffMs: number): number {
 
 /** Parses one channel message; undefined for anything that is not a list of session ids. */
 export function parseRevocationMessage(message: string): string[] | undefined {
+  if (typeof message !== 'string' || message.length > MAX_MESSAGE_LENGTH) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
@@ -148,9 +155,13 @@ export class RedisRevocationBus implements RevocationBus {
     });
   }
 
-  /** For /readyz: never affects readiness (polling covers an outage), but says what is happening. */
+  /**
+   * For /readyz: never affects readiness (polling covers an outage), but says what is happening —
+   * without the URL, host or user name, which an unauthenticated caller must not learn
+   * (SECURITY.md 47; the logs name it).
+   */
   status(pollSeconds: number): RedisBusStatus {
-    if (this.connected) return { ok: true, detail: `connected to ${this.#where}` };
+    if (this.connected) return { ok: true, detail: 'connected' };
     return {
       ok: false,
       detail: `unreachable; revocations fall back to database polling (every ${pollSeconds}s)`,

@@ -64,6 +64,7 @@ export class Revocation {
   /** How long a revocation stays in memory: until every token of that session has expired. */
   readonly #retentionMs: number;
   #started = false;
+  #onOverflow: ((untilMs: number) => void) | undefined;
 
   constructor(options: RevocationOptions) {
     const { tokenTtlSeconds, revocationPollSeconds } = options.settings;
@@ -78,7 +79,20 @@ export class Revocation {
     this.#bus = options.bus;
     this.#observer = options.observer;
     this.#retentionMs = (tokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000;
-    this.#set = new RevocationSet(this.#clock);
+    // SECURITY.md 42: a full set hands over to the session service ("renew every token issued
+    // until now") instead of forgetting anything; with no one to hand over to, it keeps growing.
+    this.#set = new RevocationSet(this.#clock, {
+      marginMs: CLOCK_SKEW_SECONDS * 1000,
+      onOverflow: (untilMs) => {
+        if (this.#onOverflow === undefined) return false;
+        this.#onOverflow(untilMs);
+        this.#log.warn(
+          { event: 'revocation_set_full' },
+          'revocation set full: tokens issued until now are checked against the database on their next use',
+        );
+        return true;
+      },
+    });
     this.#poller = new RevocationPoller({
       sessions: this.#store.sessions,
       set: this.#set,
@@ -103,6 +117,15 @@ export class Revocation {
   /** False while revocation polling cannot reach the database (readiness). */
   get pollingHealthy(): boolean {
     return this.#poller.healthy;
+  }
+
+  /**
+   * Who takes over when the in-memory set is full: `renewUntil(ms)` must make every token issued
+   * until then a renewal candidate (the session service's codec does), so the set can start empty
+   * without un-revoking anything. One owner.
+   */
+  handOverOnOverflow(renewUntil: (untilMs: number) => void): void {
+    this.#onOverflow = renewUntil;
   }
 
   /** A revocation learned from the database (renewal found a revoked row): refuse it here at once. */

@@ -112,7 +112,12 @@ export class SessionService {
     this.#ttlMs = ttlSeconds * 1000;
     this.#idleMs = idleTtlSeconds * 1000;
     this.#tokenTtlMs = tokenTtlSeconds * 1000;
-    this.#codec = new TokenCodec(options.config.secrets.jwtSecretKeys, this.#clock);
+    // SECURITY.md 41: no token outlives TOKEN_TTL here (a longer one, from an earlier setting,
+    // renews against the database); SECURITY.md 42: a full revocation set renews, never forgets.
+    this.#codec = new TokenCodec(options.config.secrets.jwtSecretKeys, this.#clock, {
+      maxLifetimeSeconds: tokenTtlSeconds,
+    });
+    this.#revocation.handOverOnOverflow((untilMs) => this.#codec.renewIssuedBefore(untilMs));
   }
 
   /**

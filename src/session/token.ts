@@ -42,6 +42,16 @@ export const REFUSED_CACHE_SIZE = 1_000;
 /** Tolerated clock difference between instances for `iat` (SECURITY.md 15). */
 export const CLOCK_SKEW_SECONDS = 30;
 
+export interface TokenCodecOptions {
+  /**
+   * The longest `exp − iat` accepted (TOKEN_TTL, SECURITY.md 41). Gatehouse never issues a longer
+   * token, so one that is longer was issued under an earlier, longer TOKEN_TTL: its revocation may
+   * no longer be remembered (revocations are kept in memory for the *current* TOKEN_TTL), so it is
+   * answered `expired` and its renewal asks the database. Unbounded when absent.
+   */
+  readonly maxLifetimeSeconds?: number;
+}
+
 /** Why a token was refused; a short machine word for logs and metrics, never shown to clients. */
 export type InvalidTokenReason =
   | 'malformed'
@@ -146,8 +156,17 @@ export class TokenCodec {
   readonly #verified = new Map<string, KnownToken>();
   /** Tokens refused for a reason that no passing of time changes (not `not_yet_valid`). */
   readonly #refused = new Map<string, TokenVerification>();
+  readonly #maxLifetimeSeconds: number;
+  /**
+   * Tokens issued at or before this second are answered `expired` (a renewal candidate), so their
+   * sessions are checked against the database (see renewIssuedBefore). −1: none.
+   */
+  #renewIssuedUpTo = -1;
 
-  constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock) {
+  constructor(jwtSecretKeys: readonly string[], clock: Clock = systemClock, options: TokenCodecOptions = {}) {
+    const maxLifetime = options.maxLifetimeSeconds ?? Number.POSITIVE_INFINITY;
+    if (!(maxLifetime >= 1)) throw new TypeError('maxLifetimeSeconds must be at least 1');
+    this.#maxLifetimeSeconds = maxLifetime;
     if (!Array.isArray(jwtSecretKeys) || jwtSecretKeys.length === 0) {
       throw new TypeError('TokenCodec needs at least one JWT secret key');
     }
@@ -184,6 +203,18 @@ export class TokenCodec {
   /** How many refused tokens are remembered now (bounded by REFUSED_CACHE_SIZE). */
   get cachedRefusals(): number {
     return this.#refused.size;
+  }
+
+  /**
+   * From now on, every token issued at or before `atMs` (on its issuer's clock) needs a database
+   * check: the hot path answers `expired`, and renewal reads the session row, which is the
+   * authority on revocation. The revocation set calls this when it is full instead of forgetting
+   * anything (SECURITY.md 42): a flood then costs renewals, never an un-revocation. Only ever moves
+   * forward.
+   */
+  renewIssuedBefore(atMs: number): void {
+    const seconds = Math.ceil(atMs / 1000);
+    if (seconds > this.#renewIssuedUpTo) this.#renewIssuedUpTo = seconds;
   }
 
   /** kid of the key that signs new tokens. */
@@ -287,7 +318,11 @@ export class TokenCodec {
     if (groups !== undefined) claims = { ...claims, groups: Object.freeze([...groups]) };
     if (gh !== undefined) claims = { ...claims, gh };
     // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
-    if (exp <= nowSeconds) return { ok: false, reason: 'expired', claims };
+    // Longer-lived than this configuration issues, or issued before a revocation-set overflow:
+    // genuine, but only the database can say whether its session still holds (SECURITY.md 41, 42).
+    if (exp <= nowSeconds || exp - iat > this.#maxLifetimeSeconds || iat <= this.#renewIssuedUpTo) {
+      return { ok: false, reason: 'expired', claims };
+    }
     // Only a token without nbf is remembered, so the time checks below are all it needs.
     if (nbf === undefined) this.#remember(token, claims);
     return { ok: true, claims };
@@ -297,7 +332,9 @@ export class TokenCodec {
   #checkTimes(known: KnownToken): TokenVerification {
     const nowSeconds = Math.floor(this.#clock.now() / 1000);
     if (known.claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return NOT_YET_VALID;
-    if (known.claims.exp <= nowSeconds) return { ok: false, reason: 'expired', claims: known.claims };
+    if (known.claims.exp <= nowSeconds || known.claims.iat <= this.#renewIssuedUpTo) {
+      return { ok: false, reason: 'expired', claims: known.claims };
+    }
     return known.result;
   }
 

@@ -186,7 +186,18 @@ export interface Store {
       limit?: number,
     ): Promise<readonly { readonly id: string; readonly revokedAt: Date }[]>;
     countActive(now: Date): Promise<number>;
-    /** Deletes sessions whose absolute or idle expiry (or revocation) is older than `before`, and used transactions past expiry. Returns rows deleted. */
+    /**
+     * The database's own current time. Revocation times are written and compared on this clock,
+     * not on the revoker's (SECURITY.md 41): on SQLite it is this host's clock, which every
+     * process sharing the file shares.
+     */
+    databaseTime(): Promise<Date>;
+    /**
+     * Deletes sessions whose absolute or idle expiry is older than `before`, and used transactions
+     * past expiry. A revoked session is kept until then (SECURITY.md 41): its row is what renewal
+     * and a restarted instance's poller learn the revocation from, and no token of it can verify
+     * past the session's expiry. Returns rows deleted.
+     */
     purgeExpired(before: Date): Promise<number>;
   };
 

@@ -1,9 +1,10 @@
 /**
  * `gatehouse doctor` as a process, against a real OpenID provider (the development provider,
  * standalone on `localhost`) and a real SQLite database: a correct configuration passes with
- * the URLs to register; broken ones (unreachable provider, cross-site frontend, unmigrated
+ * the URLs to register; broken ones (unreachable provider, cross-site frontend, uncreatable
  * database, invalid settings) fail with the line that says why and the documented exit code.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdp } from '../helpers/dev-idp.js';
@@ -72,7 +73,7 @@ describe('gatehouse doctor', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      `✗ discovery unreachable: http://127.0.0.1:${closed}/.well-known/openid-configuration (fetch failed (ECONNREFUSED))`,
+      `✗ discovery unreachable: http://127.0.0.1:${closed}/.well-known/openid-configuration (ECONNREFUSED`,
     );
     expect(result.stdout).toContain('FAILED — 1 error');
   }, 60_000);
@@ -134,13 +135,25 @@ describe('gatehouse doctor', () => {
     expect(result.stdout).toContain('✗ Google accepts http redirect URIs only for localhost');
   }, 60_000);
 
-  it('fails when the database is missing or not migrated', async () => {
+  it('notes a SQLite file serve will create, and fails when it cannot be created', async () => {
     const missing = await runCli(['doctor'], {
       cwd: dir.path,
-      env: { ...env, DATABASE_URL: `sqlite:${join(dir.path, 'none.db')}` },
+      env: { ...env, DATABASE_URL: `sqlite:${join(dir.path, 'new', 'none.db')}` },
     });
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain('does not exist yet: run `gatehouse migrate`');
+    expect(missing.code, missing.stdout).toBe(0);
+    expect(missing.stdout).toContain('none.db does not exist yet: `gatehouse serve` creates and migrates it');
+    expect(existsSync(join(dir.path, 'new'))).toBe(false);
+
+    const file = join(dir.path, 'plain-file');
+    writeFileSync(file, '');
+    const blocked = await runCli(['doctor'], {
+      cwd: dir.path,
+      env: { ...env, DATABASE_URL: `sqlite:${join(file, 'none.db')}` },
+    });
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toContain(
+      `does not exist and cannot be created: ${file} is not a writable directory`,
+    );
   }, 60_000);
 
   it('exits 78 with one line per configuration problem', async () => {

@@ -76,4 +76,17 @@ describe('gatehouse init', () => {
     // Secrets came from the file, so none were generated for the process.
     expect(doctor.stdout).not.toContain('generated a random key');
   }, 60_000);
+
+  it('right after init, doctor says OK: the database serve will create on first start is a note', async () => {
+    const init = await runCli(['init', '--yes'], { cwd: dir.path });
+    expect(init.code, init.stderr).toBe(0);
+    const doctor = await runCli(['doctor'], { cwd: dir.path });
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toContain(
+      '· ./data/gatehouse.db does not exist yet: `gatehouse serve` creates and migrates it on first start',
+    );
+    expect(doctor.stdout).toMatch(/OK — 0 errors/);
+    // doctor did not create it (an empty, unmigrated file would be worse than none).
+    expect(existsSync(join(dir.path, 'data', 'gatehouse.db'))).toBe(false);
+  }, 60_000);
 });

@@ -13,9 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBrowser } from '../helpers/browser.js';
-import { signInAtDevIdp } from '../helpers/dev-idp.js';
 import { freePort } from '../helpers/ports.js';
+import { signInThroughDevIdp } from '../helpers/sign-in.js';
 import { startCli, tempDir } from './run.js';
 
 interface Server {
@@ -74,16 +73,8 @@ async function startServe(dir: string, args: string[] = []): Promise<Server> {
 }
 
 async function signIn(url: string): Promise<string> {
-  const browser = createBrowser();
-  const login = await browser.get(`${url}/login`);
-  const { callbackUrl } = await signInAtDevIdp(browser, login.headers.get('location') ?? '', {
-    email: 'ada@example.com',
-    name: 'Ada',
-  });
-  await browser.navigate(callbackUrl);
-  const cookie = browser.cookies('127.0.0.1').find((c) => c.name === 'gatehouse');
-  if (!cookie) throw new Error('no session cookie after sign-in');
-  return cookie.value;
+  return (await signInThroughDevIdp(url, { email: 'ada@example.com', name: 'Ada', cookieName: 'gatehouse' }))
+    .token;
 }
 
 /** Opens POST /chat with its headers only; resolves once Node has dispatched it (100 Continue). */

@@ -4,18 +4,22 @@
  * rendered deploy/nginx/gatehouse.conf with a self-signed certificate.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserAgent, createBrowser } from '../helpers/browser.js';
-import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../helpers/dev-idp.js';
+import { type StartedDevIdp, startDevIdp } from '../helpers/dev-idp.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
+import { rawRequest } from '../helpers/raw-request.js';
+import { signInThroughDevIdp } from '../helpers/sign-in.js';
 import { createCertificate, type TestCertificate } from '../helpers/tls.js';
+
+/** Requests with full control: one helper for every suite (test/helpers/raw-request.ts). */
+export { type RawResponse, rawRequest } from '../helpers/raw-request.js';
 
 export const GATEHOUSE_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'gatehouse.conf');
 export const FRONTEND_TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'frontend.conf');
@@ -153,54 +157,13 @@ export async function signIn(
   email: string,
   name = 'Test User',
 ): Promise<{ token: string; setCookie: string }> {
-  const login = await browser.get(`${cluster.publicUrl}/login`);
-  if (login.status !== 302) throw new Error(`/login answered ${login.status}`);
-  const { callbackUrl } = await signInAtDevIdp(browser, login.headers.get('location')!, { email, name });
-  const callback = await browser.navigate(callbackUrl);
-  const first = callback.hops[0]!;
-  if (first.status !== 303) throw new Error(`/auth answered ${first.status}`);
-  const setCookie = first.headers.getSetCookie().find((c) => c.startsWith(`${cluster.cookieName}=`)) ?? '';
-  const token = browser.cookies('localhost').find((c) => c.name === cluster.cookieName)?.value;
-  if (!token) throw new Error('no session cookie after sign-in');
-  return { token, setCookie };
-}
-
-export interface RawResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** One request with full control (source address, forged headers), http or https. */
-export function rawRequest(
-  url: string,
-  options: { method?: string; headers?: Record<string, string>; localAddress?: string; ca?: string } = {},
-): Promise<RawResponse> {
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      target,
-      {
-        method: options.method ?? 'GET',
-        headers: options.headers ?? {},
-        agent: false,
-        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-        ...(options.ca ? { ca: options.ca } : {}),
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  const { token, setCookie } = await signInThroughDevIdp(cluster.publicUrl, {
+    email,
+    name,
+    browser,
+    cookieName: cluster.cookieName,
   });
+  return { token, setCookie };
 }
 
 /** Polls `url` with the bearer token until it answers 401; the delay in ms, or throws at the deadline. */
@@ -217,4 +180,45 @@ export async function timeUntilRefused(
     if (performance.now() - since > deadlineMs)
       throw new Error(`${url} still accepts the session after ${deadlineMs} ms`);
   }
+}
+
+/** How long after `since` each instance took to refuse the token (ms), all polled at once. */
+export function timesUntilRefusedEverywhere(
+  cluster: Pick<Cluster, 'instances' | 'direct'>,
+  token: string,
+  since: number,
+): Promise<number[]> {
+  return Promise.all(cluster.instances.map((_, i) => timeUntilRefused(cluster.direct(i), token, since)));
+}
+
+/** Signs the browser out through the proxy, from our own origin; the answer's status. */
+export async function signOut(cluster: Pick<Cluster, 'publicUrl'>, browser: BrowserAgent): Promise<number> {
+  const logout = await browser.post(`${cluster.publicUrl}/logout`, '', {
+    headers: { origin: cluster.publicUrl },
+  });
+  return logout.status;
+}
+
+/** A static frontend for nginx to serve (its page says "My frontend"); returns its root directory. */
+export function writeFrontendSite(dir: string): string {
+  const root = join(dir, 'www');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>My frontend</title><h1>My frontend</h1>');
+  return root;
+}
+
+/** The frontend server block's settings (frontend.conf, parent-domain.conf): TLS on 127.0.0.1:`port`. */
+export function frontendServerSettings(
+  serverName: string,
+  port: number,
+  root: string,
+  cert: TestCertificate,
+): Record<string, string> {
+  return {
+    FRONTEND_SERVER_NAME: serverName,
+    FRONTEND_LISTEN: `127.0.0.1:${port}`,
+    FRONTEND_ROOT: root,
+    FRONTEND_TLS_CERT: cert.certPath,
+    FRONTEND_TLS_KEY: cert.keyPath,
+  };
 }

@@ -6,7 +6,7 @@
  * `.test` is reserved (RFC 6761) and DNS cannot resolve it here, so the browser agent connects
  * to 127.0.0.1 while sending the real Host and SNI; one certificate names both hosts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { nginxSkipReason, type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { createCertificate, type TestCertificate } from '../helpers/tls.js';
-import { sharedSecrets } from './cluster.js';
+import { frontendServerSettings, sharedSecrets, writeFrontendSite } from './cluster.js';
 
 const TEMPLATE = join(import.meta.dirname, '..', '..', 'deploy', 'nginx', 'parent-domain.conf');
 const PARENT = 'gatehouse.test';
@@ -74,12 +74,7 @@ describe.skipIf(skip !== undefined)(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'gatehouse-cookie-domain-'));
       cert = createCertificate(dir, { dnsNames: [APP_HOST, API_HOST] });
-      const root = join(dir, 'www');
-      mkdirSync(root);
-      writeFileSync(
-        join(root, 'index.html'),
-        '<!doctype html><title>My frontend</title><h1>My frontend</h1>',
-      );
+      const root = writeFrontendSite(dir);
       port = await freePort();
       appUrl = `https://${APP_HOST}:${port}`;
       apiUrl = `https://${API_HOST}:${port}`;
@@ -100,11 +95,7 @@ describe.skipIf(skip !== undefined)(
       const conf = renderTemplate(
         TEMPLATE,
         {
-          FRONTEND_SERVER_NAME: APP_HOST,
-          FRONTEND_LISTEN: `127.0.0.1:${port}`,
-          FRONTEND_ROOT: root,
-          FRONTEND_TLS_CERT: cert.certPath,
-          FRONTEND_TLS_KEY: cert.keyPath,
+          ...frontendServerSettings(APP_HOST, port, root, cert),
           GATEHOUSE_SERVER_NAME: API_HOST,
           GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
           GATEHOUSE_TLS_CERT: cert.certPath,

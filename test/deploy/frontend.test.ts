@@ -3,7 +3,7 @@
  * files and proxies /login, /auth, /logout and the API to Gatehouse, so the session cookie is a
  * host-only `__Host-` cookie on the frontend's origin and the frontend calls the API same-origin.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,13 @@ import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { nginxSkipReason, type RunningNginx, renderTemplate, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { createCertificate, type TestCertificate } from '../helpers/tls.js';
-import { FRONTEND_TEMPLATE, sharedSecrets, signIn } from './cluster.js';
+import {
+  FRONTEND_TEMPLATE,
+  frontendServerSettings,
+  sharedSecrets,
+  signIn,
+  writeFrontendSite,
+} from './cluster.js';
 
 const skip = nginxSkipReason();
 
@@ -30,12 +36,7 @@ describe.skipIf(skip !== undefined)(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'gatehouse-frontend-'));
       cert = createCertificate(dir);
-      const root = join(dir, 'www');
-      mkdirSync(root);
-      writeFileSync(
-        join(root, 'index.html'),
-        '<!doctype html><title>My frontend</title><h1>My frontend</h1>',
-      );
+      const root = writeFrontendSite(dir);
       const port = await freePort();
       frontendUrl = `https://localhost:${port}`;
       idp = await startDevIdp({ host: 'localhost', redirectUris: [`${frontendUrl}/auth`] });
@@ -51,17 +52,9 @@ describe.skipIf(skip !== undefined)(
           ...sharedSecrets(),
         },
       });
-      const conf = renderTemplate(
-        FRONTEND_TEMPLATE,
-        {
-          FRONTEND_SERVER_NAME: 'localhost',
-          FRONTEND_LISTEN: `127.0.0.1:${port}`,
-          FRONTEND_ROOT: root,
-          FRONTEND_TLS_CERT: cert.certPath,
-          FRONTEND_TLS_KEY: cert.keyPath,
-        },
-        [`127.0.0.1:${gh.config.port}`],
-      );
+      const conf = renderTemplate(FRONTEND_TEMPLATE, frontendServerSettings('localhost', port, root, cert), [
+        `127.0.0.1:${gh.config.port}`,
+      ]);
       nginx = await startNginx({ dir, confs: { 'frontend.conf': conf }, waitForPorts: [port] });
     });
 

@@ -76,9 +76,13 @@ describe('systemd unit', () => {
     const example = envFile(readFileSync(ENV_EXAMPLE, 'utf8'));
     for (const name of Object.keys({ ...env, ...example })) expect(SETTINGS.has(name), name).toBe(true);
     const port = await freePort();
+    const metricsPort = await freePort();
+    // The example keeps /metrics off the public port (SECURITY.md 47).
+    expect(example.METRICS_PORT).toMatch(/^\d+$/);
     // The example file with this machine's values (a real provider, fresh secrets, SQLite, no Redis).
     Object.assign(env, example, {
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       OIDC_ISSUER: idp.issuer,
       GOOGLE_CLIENT_ID: idp.clientId,
       GOOGLE_CLIENT_SECRET: idp.clientSecret,
@@ -108,6 +112,8 @@ describe('systemd unit', () => {
         if (!ready) await new Promise((r) => setTimeout(r, 50));
       }
       expect(ready).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
 
       // The image's HEALTHCHECK command, run against this real server.
       const health = dockerHealthcheck();
@@ -135,6 +141,14 @@ function dockerHealthcheck(): string[] {
 describe('container recipe (static: no Docker engine here)', () => {
   const dockerfile = readFileSync(DOCKERFILE, 'utf8');
   const compose = readFileSync(COMPOSE, 'utf8');
+
+  it('keeps /metrics off the public port: METRICS_PORT in compose, refused by every nginx recipe', () => {
+    expect(compose).toMatch(/^\s+METRICS_PORT: "\d+"$/m);
+    for (const name of ['gatehouse.conf', 'parent-domain.conf']) {
+      const conf = readFileSync(join(ROOT, 'deploy', 'nginx', name), 'utf8');
+      expect(conf, name).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
+    }
+  });
 
   it('copies only files that exist and starts the built CLI', () => {
     const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].map((m) =>

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, it } from 'vitest';
-import type { Config, DatabaseKind } from '../../src/config/types.js';
+import type { Config } from '../../src/config/types.js';
+import { seconds, testConfig } from './config.js';
 
 export interface CreatedDatabase {
   readonly url: string;
@@ -35,36 +36,17 @@ export interface DatabaseTarget {
 
 const REQUIRE_SERVICES = process.env.GATEHOUSE_REQUIRE_SERVICES === '1';
 
-function kindOf(url: string): DatabaseKind {
-  if (url.startsWith('sqlite:')) return 'sqlite';
-  if (/^(mysql|mariadb):\/\//.test(url)) return 'mysql';
-  if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
-  throw new TypeError(`not a database URL: ${url}`);
-}
-
-/** A `Config['database']` for a URL, with the defaults of the real configuration. */
+/** A `Config['database']` for a URL, as the real loader makes it (test/helpers/config.ts). */
 export function databaseConfigFor(
   url: string,
   overrides: { poolSize?: number; queryTimeoutSeconds?: number } = {},
 ): Config['database'] {
-  const kind = kindOf(url);
-  let redactedUrl = url;
-  let sqlitePath: string | undefined;
-  if (kind === 'sqlite') {
-    sqlitePath = url.replace(/^sqlite:(\/\/)?/, '') || ':memory:';
-  } else {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    redactedUrl = parsed.toString();
-  }
-  return Object.freeze({
-    url,
-    kind,
-    sqlitePath,
-    redactedUrl,
-    poolSize: overrides.poolSize ?? 10,
-    queryTimeoutSeconds: overrides.queryTimeoutSeconds ?? 5,
-  });
+  return testConfig({
+    DATABASE_URL: url,
+    DATABASE_POOL_SIZE: overrides.poolSize === undefined ? undefined : String(overrides.poolSize),
+    DATABASE_QUERY_TIMEOUT:
+      overrides.queryTimeoutSeconds === undefined ? undefined : seconds(overrides.queryTimeoutSeconds),
+  }).database;
 }
 
 function throwawayName(): string {

@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as client from 'openid-client';
 import type { Log } from '../../src/core/log.js';
 import { createDevIdp } from '../../src/dev-idp/index.js';
 import type { BrowserAgent, Hop } from './browser.js';
@@ -27,6 +28,25 @@ export interface StartedDevIdp {
   /** How many requests the provider has received whose path ends with `suffix` (e.g. '/token'). */
   requestsTo(suffix: string): number;
   close(): Promise<void>;
+}
+
+/**
+ * openid-client's view of a development provider over plain http (loopback), as a relying party
+ * discovers it; by default with the provider's own client and client_secret_basic.
+ */
+export function discoverDevIdp(
+  idp: { readonly issuer: string; readonly clientId?: string; readonly clientSecret?: string },
+  options: { clientId?: string; clientSecret?: string; clientAuth?: client.ClientAuth } = {},
+): Promise<client.Configuration> {
+  const clientId = options.clientId ?? idp.clientId;
+  if (clientId === undefined) throw new TypeError('discoverDevIdp: no client id');
+  return client.discovery(
+    new URL(idp.issuer),
+    clientId,
+    options.clientSecret ?? idp.clientSecret,
+    options.clientAuth,
+    { execute: [client.allowInsecureRequests] },
+  );
 }
 
 export async function startDevIdp(options: StartDevIdpOptions): Promise<StartedDevIdp> {

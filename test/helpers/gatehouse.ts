@@ -46,6 +46,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<TestGa
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     RATE_LIMIT_AUTH: '1000/1m',
+    RATE_LIMIT_API: '100000/1m',
     ...options.env,
   };
   const { config } = loadConfig({ env, cwd: dir, dotenv: false });

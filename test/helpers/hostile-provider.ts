@@ -87,6 +87,11 @@ export interface Behaviour {
   readonly extraJwks?: readonly JWK[];
   /** The token's `exp`/`iat`/`nbf` are relative to this clock (ms); default Date.now. */
   readonly now?: () => number;
+  /**
+   * The test's own answer to a request (recorded first; its body already read): return true when
+   * it answered, false to let the provider answer.
+   */
+  readonly hook?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
 
 export interface Identity {
@@ -113,6 +118,8 @@ export interface HostileProvider {
   behave(behaviour: Behaviour): void;
   /** A new signing key that replaces the current ones (the old ones disappear from the JWKS). */
   rotateKeys(alg?: 'RS256' | 'ES256'): Promise<ProviderKey>;
+  /** A new key published in the JWKS beside the current ones (the first key still signs). */
+  addKey(alg?: 'RS256' | 'ES256'): Promise<ProviderKey>;
   /** A key the provider does not publish (for "foreign key" signatures). */
   foreignKey(): Promise<ProviderKey>;
   /** Forgets recorded requests. */
@@ -316,6 +323,7 @@ export async function startHostileProvider(
               : path === '/userinfo'
                 ? 'userinfo'
                 : undefined;
+    if (behaviour.hook !== undefined && (await behaviour.hook(req, res))) return;
     if (endpoint === undefined) {
       json(res, 404, { error: 'not_found' });
       return;
@@ -447,6 +455,11 @@ export async function startHostileProvider(
     async rotateKeys(alg = 'RS256') {
       const key = await makeKey(alg);
       keys = [key];
+      return key;
+    },
+    async addKey(alg = 'RS256') {
+      const key = await makeKey(alg);
+      keys = [...keys, key];
       return key;
     },
     foreignKey: () => makeKey('RS256'),

@@ -42,26 +42,47 @@ export interface SignedIn {
   readonly browser: BrowserAgent;
   /** The session token the server set in the cookie. */
   readonly token: string;
+  /** The callback's `Set-Cookie` for the session cookie, as the server sent it. */
+  readonly setCookie: string;
 }
 
-/** Signs in through /login → provider form → /auth and returns the browser holding the cookie. */
-export async function signIn(
+export interface SignInOptions {
+  readonly email: string;
+  readonly name?: string;
+  /** The session cookie's name (config.cookie.name). */
+  readonly cookieName: string;
+  readonly browser?: BrowserAgent;
+}
+
+/**
+ * The HTTP-level sign-in every suite with a development provider uses: `/login` at `baseUrl` →
+ * the provider's form → `/auth` (303) → the session cookie, read back from the browser's jar.
+ */
+export async function signInThroughDevIdp(baseUrl: string, options: SignInOptions): Promise<SignedIn> {
+  const browser = options.browser ?? createBrowser();
+  const login = await browser.get(`${baseUrl}/login`);
+  if (login.status !== 302) throw new Error(`/login answered ${login.status}`);
+  const { callbackUrl, initiator } = await signInAtDevIdp(browser, login.headers.get('location')!, {
+    email: options.email,
+    name: options.name ?? 'Test User',
+  });
+  const back = await browser.navigate(callbackUrl, { initiator });
+  const first = back.hops[0];
+  if (first?.status !== 303) throw new Error(`/auth answered ${first?.status}`);
+  const setCookie = first.headers.getSetCookie().find((c) => c.startsWith(`${options.cookieName}=`)) ?? '';
+  const host = new URL(baseUrl).hostname;
+  const cookie = browser.cookies(host).find((c) => c.name === options.cookieName);
+  if (!cookie) throw new Error('no session cookie after sign-in');
+  return { browser, token: cookie.value, setCookie };
+}
+
+/** Signs in to a fixture's Gatehouse and returns the browser holding the cookie. */
+export function signIn(
   fixture: Fixture,
   email: string,
   name = 'Test User',
   browser = createBrowser(),
 ): Promise<SignedIn> {
   const { gh } = fixture;
-  const login = await browser.get(`${gh.url}/login`);
-  if (login.status !== 302) throw new Error(`/login answered ${login.status}`);
-  const { callbackUrl, initiator } = await signInAtDevIdp(browser, login.headers.get('location')!, {
-    email,
-    name,
-  });
-  const back = await browser.navigate(callbackUrl, { initiator });
-  if (back.hops[0]?.status !== 303) throw new Error(`/auth answered ${back.hops[0]?.status}`);
-  const host = new URL(gh.url).hostname;
-  const cookie = browser.cookies(host).find((c) => c.name === gh.config.cookie.name);
-  if (!cookie) throw new Error('no session cookie after sign-in');
-  return { browser, token: cookie.value };
+  return signInThroughDevIdp(gh.url, { email, name, browser, cookieName: gh.config.cookie.name });
 }

@@ -4,10 +4,10 @@
  * messages.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrowserAgent, createBrowser } from '../helpers/browser.js';
-import { signInAtDevIdp } from '../helpers/dev-idp.js';
+import type { BrowserAgent } from '../helpers/browser.js';
 import { startGatehouse, type TestGatehouse } from '../helpers/gatehouse.js';
 import { parseEventStream } from '../helpers/openai-stand-in.js';
+import { signInThroughDevIdp } from '../helpers/sign-in.js';
 
 interface Message {
   id: number;
@@ -17,13 +17,7 @@ interface Message {
 }
 
 async function signIn(gh: TestGatehouse, email: string, name: string): Promise<BrowserAgent> {
-  const browser = createBrowser();
-  const login = await browser.get(`${gh.url}/login`);
-  const { callbackUrl, initiator } = await signInAtDevIdp(browser, login.headers.get('location')!, {
-    email,
-    name,
-  });
-  await browser.navigate(callbackUrl, { initiator });
+  const { browser } = await signInThroughDevIdp(gh.url, { email, name, cookieName: gh.config.cookie.name });
   expect((await browser.get(`${gh.url}/me`)).status).toBe(200);
   return browser;
 }

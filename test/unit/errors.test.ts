@@ -4,7 +4,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, ERRORS, GatehouseError, isErrorCode } from '../../src/errors.js';
+import {
+  ERROR_CODES,
+  ERRORS,
+  GatehouseError,
+  isErrorCode,
+  SIGN_IN_REDIRECT_CODES,
+} from '../../src/errors.js';
 import { problemType } from '../../src/http/problem.js';
 
 const DOC = new URL('../../docs/errors.md', import.meta.url);
@@ -74,5 +80,14 @@ describe('error table', () => {
     expect(err.detail).not.toContain('10.0.0.5');
     expect(isErrorCode('session_revoked')).toBe(true);
     expect(isErrorCode('toString')).toBe(false);
+  });
+
+  it('the demo page explains exactly the codes /auth redirects with', () => {
+    const page = readFileSync(new URL('../../web/app.js', import.meta.url), 'utf8');
+    const table = /const AUTH_ERRORS = \{\n([\s\S]*?)\n\};/.exec(page)?.[1];
+    expect(table, 'web/app.js has no AUTH_ERRORS table').toBeDefined();
+    const explained = [...(table ?? '').matchAll(/^ {2}([a-z_]+): \[/gm)].map((m) => m[1]);
+    expect(explained.sort()).toEqual([...SIGN_IN_REDIRECT_CODES].sort());
+    for (const code of SIGN_IN_REDIRECT_CODES) expect(ERRORS[code].status).toBeLessThan(500);
   });
 });

@@ -12,6 +12,7 @@ import type { Revocation } from '../../session/revocation.js';
 import type { SessionService } from '../../session/service.js';
 import { requestMeta } from '../auth.js';
 import { readCookiesWithPrefix } from '../cookies.js';
+import { encodeIdentityHeader } from '../identity-headers.js';
 import { sendError } from '../problem.js';
 
 export interface AuthRoutesOptions {
@@ -76,6 +77,9 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       const { return_to } = request.query as { return_to?: string };
       const start = await oidc.beginLogin({ returnTo: safeReturnTo(return_to, config) });
       noStore(reply);
+      // SECURITY.md 44: a few attempts per browser, the oldest dropped.
+      const txCookies = readCookiesWithPrefix(request.headers.cookie, config.cookie.transactionPrefix);
+      reply.clearLoginTransactions(oidc.transactionCookiesToDrop(txCookies));
       reply.setLoginTransaction(start.cookie);
       return reply.redirect(start.url, 302);
     },
@@ -185,15 +189,16 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
     async (request, reply) => {
       const user = request.user;
       if (user === null) return reply.header('cache-control', 'no-store').code(200).send();
+      // SECURITY.md 43: every identity value goes through one ASCII-safe encoder.
       reply
-        .header('x-auth-user-id', user.id)
-        .header('x-auth-email', user.email)
+        .header('x-auth-user-id', encodeIdentityHeader(user.id))
+        .header('x-auth-email', encodeIdentityHeader(user.email))
         .header('cache-control', 'no-store');
-      // Header values must be ASCII; a name with other characters is sent percent-encoded.
-      if (user.name) reply.header('x-auth-name', encodeURIComponent(user.name));
+      if (user.name) reply.header('x-auth-name', encodeIdentityHeader(user.name));
       if (user.roles.length > 0) reply.header('x-auth-roles', user.roles.join(','));
+      // Comma-separated: Workspace group addresses cannot contain a comma.
       if (user.groups.length > 0)
-        reply.header('x-auth-groups', user.groups.map(encodeURIComponent).join(','));
+        reply.header('x-auth-groups', user.groups.map(encodeIdentityHeader).join(','));
       return reply.code(200).send();
     },
   );

@@ -3,7 +3,7 @@
  * its idle expiry has passed.
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import { displayText } from '../codec.js';
+import { displayText, readInt } from '../codec.js';
 import type { Database, DbTime } from '../schema.js';
 import { LIMITS } from '../schema.js';
 import type { Store } from '../types.js';
@@ -25,9 +25,31 @@ function live(at: DbTime) {
 export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
   const { db, codec, kind } = ctx;
 
+  /** The database's clock in ms (see Store['sessions']['databaseTime']). */
+  const databaseMs = async (): Promise<number> => {
+    // SQLite runs in this process: its 'now' is this host's clock, as Date.now() is.
+    if (kind === 'sqlite') return Date.now();
+    const query =
+      kind === 'postgres'
+        ? sql<{
+            ms: string | number;
+          }>`select floor(extract(epoch from clock_timestamp()) * 1000)::bigint as ms`
+        : sql<{ ms: string | number }>`select cast(unix_timestamp(now(3)) * 1000 as signed) as ms`;
+    const { rows } = await query.execute(db);
+    return readInt(rows[0]?.ms);
+  };
+
+  /**
+   * When a revocation is recorded: never earlier than the database's clock, so a revoker whose
+   * clock runs behind cannot write a time the pollers (which read on the database's clock) have
+   * already passed. A later `at` is kept: it is still seen, only re-read for a while.
+   */
+  const revokedAt = async (at: Date): Promise<DbTime> =>
+    codec.time(new Date(Math.max(at.getTime(), await databaseMs())));
+
   /** Revokes the live sessions matching `userId` (all users when undefined); returns their ids. */
   const revokeLive = async (userId: string | undefined, at: Date, reason: string): Promise<string[]> => {
-    const when = codec.time(at);
+    const when = await revokedAt(at);
     const values = { revoked_at: when, revoked_reason: displayText(reason, LIMITS.reason) };
     if (kind !== 'mysql') {
       // One atomic statement: exactly the rows this call changed.
@@ -161,7 +183,7 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
     async revoke(id, at, reason) {
       const result = await db
         .updateTable('sessions')
-        .set({ revoked_at: codec.time(at), revoked_reason: displayText(reason, LIMITS.reason) })
+        .set({ revoked_at: await revokedAt(at), revoked_reason: displayText(reason, LIMITS.reason) })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
@@ -193,13 +215,18 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
       return Number(row?.n ?? 0);
     },
 
+    async databaseTime() {
+      return new Date(await databaseMs());
+    },
+
     async purgeExpired(before) {
       const when = codec.time(before);
+      // Not `revoked_at < before` (SECURITY.md 41): a revoked row stays until its session would
+      // have ended anyway, since every token of the session expires by then (tokens never outlive
+      // the session's idle or absolute expiry).
       const sessions = await db
         .deleteFrom('sessions')
-        .where((eb) =>
-          eb.or([eb('expires_at', '<', when), eb('idle_expires_at', '<', when), eb('revoked_at', '<', when)]),
-        )
+        .where((eb) => eb.or([eb('expires_at', '<', when), eb('idle_expires_at', '<', when)]))
         .executeTakeFirst();
       const transactions = await db
         .deleteFrom('used_transactions')

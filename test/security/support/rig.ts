@@ -5,13 +5,15 @@
  * (problem+json `code`, or a redirect to the frontend with `?auth_error=CODE`), no session cookie,
  * no user or session row created or changed, the reason in the log and in `auth_events`, no 500.
  */
-import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 import type { Clock } from '../../../src/core/clock.js';
 import { type BrowserAgent, createBrowser } from '../../helpers/browser.js';
 import { startGatehouse, type TestGatehouse } from '../../helpers/gatehouse.js';
 import { type HostileProvider, startHostileProvider } from '../../helpers/hostile-provider.js';
 import { freePort } from '../../helpers/ports.js';
+
+/** Requests with full control: one helper for every suite (test/helpers/raw-request.ts). */
+export { type RawResponse, rawRequest } from '../../helpers/raw-request.js';
 
 /** A clock the test moves; starts at real time. */
 export class TestClock implements Clock {
@@ -34,11 +36,13 @@ export interface RigOptions {
   /** Reuse a provider (e.g. two instances behind one provider). */
   readonly idp?: HostileProvider;
   readonly databaseUrl?: string;
+  /** A clock set before start (e.g. an instance started "later"). */
+  readonly clock?: TestClock;
 }
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const idp = options.idp ?? (await startHostileProvider({ host: 'localhost' }));
-  const clock = new TestClock();
+  const clock = options.clock ?? new TestClock();
   const port = await freePort();
   const gh = await startGatehouse({
     clock,
@@ -208,54 +212,6 @@ export async function expectRejected(
     rig.gh.logs.some((l) => l.msg === 'sign-in failed' && l.reason === events[0]!.reason),
     'the reason in the log',
   ).toBe(true);
-}
-
-export interface RawResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** node:http without fetch's header rules: any Host, any header, any raw path, any body. */
-export function rawRequest(
-  url: string,
-  options: {
-    method?: string;
-    path?: string;
-    headers?: Record<string, string | string[]>;
-    body?: string | Buffer;
-  } = {},
-): Promise<RawResponse> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: options.method ?? 'GET',
-        path: options.path ?? `${target.pathname}${target.search}`,
-        headers: options.headers,
-        insecureHTTPParser: false,
-        // A fresh connection each time: a refused request may leave its socket closed.
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
 }
 
 /** Polls `check` until it returns true or the deadline passes (never a fixed sleep). */

@@ -18,9 +18,14 @@ export const PRODUCTION: Env = {
   JWT_SECRET_KEY: STRONG_JWT,
 };
 
-/** Load without reading any .env file. */
+/**
+ * Load without reading any .env file. Outside production the development provider is allowed off
+ * loopback (DEV_PROVIDER=anywhere) unless the test says otherwise: most tests here are about other
+ * settings on example.com URLs; SECURITY.md 48's own tests set DEV_PROVIDER themselves.
+ */
 export function load(env: Env): { config: Config; warnings: string[] } {
-  return loadConfig({ env, dotenv: false });
+  const devAnywhere = env.NODE_ENV !== 'production' && !('DEV_PROVIDER' in env);
+  return loadConfig({ env: devAnywhere ? { DEV_PROVIDER: 'anywhere', ...env } : env, dotenv: false });
 }
 
 /** The ConfigError that loading `env` must throw. */

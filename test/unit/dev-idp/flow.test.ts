@@ -2,7 +2,13 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectForEmail } from '../../../src/dev-idp/accounts.js';
 import { type BrowserAgent, createBrowser } from '../../helpers/browser.js';
-import { cancelAtDevIdp, type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
+import {
+  cancelAtDevIdp,
+  discoverDevIdp,
+  type StartedDevIdp,
+  signInAtDevIdp,
+  startDevIdp,
+} from '../../helpers/dev-idp.js';
 
 // The relying party's callback. Nothing listens there: the helpers stop before the browser goes.
 const REDIRECT_URI = 'http://127.0.0.1:9/auth';
@@ -13,9 +19,7 @@ let config: client.Configuration;
 beforeAll(async () => {
   // The provider on `localhost`, the relying party on `127.0.0.1`: cross-site, as with Google.
   idp = await startDevIdp({ host: 'localhost', redirectUris: [REDIRECT_URI] });
-  config = await client.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await discoverDevIdp(idp);
 });
 
 afterAll(async () => {
@@ -109,20 +113,8 @@ describe('development provider: authorization code + PKCE with openid-client', (
   });
 
   it('accepts client_secret_post as well as client_secret_basic', async () => {
-    const post = await client.discovery(
-      new URL(idp.issuer),
-      idp.clientId,
-      undefined,
-      client.ClientSecretPost(idp.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
-    const basic = await client.discovery(
-      new URL(idp.issuer),
-      idp.clientId,
-      undefined,
-      client.ClientSecretBasic(idp.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const post = await discoverDevIdp(idp, { clientAuth: client.ClientSecretPost(idp.clientSecret) });
+    const basic = await discoverDevIdp(idp, { clientAuth: client.ClientSecretBasic(idp.clientSecret) });
     expect((await signIn('post@example.com', undefined, createBrowser(), post)).userinfo.email).toBe(
       'post@example.com',
     );
@@ -142,15 +134,7 @@ describe('development provider: authorization code + PKCE with openid-client', (
       }),
     ).rejects.toMatchObject({ error: 'invalid_grant' });
 
-    const wrongSecret = await client.discovery(
-      new URL(idp.issuer),
-      idp.clientId,
-      'not-the-secret',
-      undefined,
-      {
-        execute: [client.allowInsecureRequests],
-      },
-    );
+    const wrongSecret = await discoverDevIdp(idp, { clientSecret: 'not-the-secret' });
     const second = await startLogin(wrongSecret);
     const result = await signInAtDevIdp(createBrowser(), second.url, { email: 'pkce@example.com' });
     await expect(

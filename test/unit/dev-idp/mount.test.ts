@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDevIdp, type DevIdp } from '../../../src/dev-idp/index.js';
 import { createBrowser } from '../../helpers/browser.js';
-import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
+import { discoverDevIdp, type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -66,15 +66,10 @@ describe('development provider mounted under /dev-idp of a server that serves ot
       res.writeHead(200, { 'content-type': 'text/plain' }).end(`app:${path}`);
     });
 
-    const config = await client.discovery(
-      new URL(idp.issuer),
-      'mounted-client',
-      'mounted-secret-0123456789',
-      undefined,
-      {
-        execute: [client.allowInsecureRequests],
-      },
-    );
+    const config = await discoverDevIdp(idp, {
+      clientId: 'mounted-client',
+      clientSecret: 'mounted-secret-0123456789',
+    });
     expect(config.serverMetadata().authorization_endpoint).toBe(`${app.origin}/dev-idp/auth`);
 
     const login = await pkceLogin(config, redirectUri);
@@ -162,9 +157,7 @@ describe('development provider on its own site (like Google)', () => {
     const redirectUri = `${app.origin}/auth`;
     idp = await startDevIdp({ host: 'localhost', redirectUris: [redirectUri] });
     cleanups.push(() => idp.close());
-    const config = await client.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, {
-      execute: [client.allowInsecureRequests],
-    });
+    const config = await discoverDevIdp(idp);
     const received: string[] = [];
     app.use(async (req, res) => {
       const path = (req.url ?? '/').split('?')[0];

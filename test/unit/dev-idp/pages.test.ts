@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserAgent, createBrowser } from '../../helpers/browser.js';
-import { type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
+import { discoverDevIdp, type StartedDevIdp, signInAtDevIdp, startDevIdp } from '../../helpers/dev-idp.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/auth';
 const HOSTILE = `"><script>alert(1)</script><img src=x onerror=alert(2)>'\`&amp;`;
@@ -13,9 +13,7 @@ let config: client.Configuration;
 
 beforeAll(async () => {
   idp = await startDevIdp({ host: 'localhost', redirectUris: [REDIRECT_URI] });
-  config = await client.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await discoverDevIdp(idp);
 });
 
 afterAll(async () => {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/index.js';
 import { contentSecurityPolicy, securityHeaders } from '../../../src/http/security-headers.js';
-
-function config(env: Record<string, string>) {
-  return loadConfig({ env: { NODE_ENV: 'test', ...env }, cwd: '/nonexistent', dotenv: false }).config;
-}
+import { testConfig as config } from '../../helpers/config.js';
 
 describe('security headers', () => {
   it('pin scripts and styles to this origin and forbid framing', () => {

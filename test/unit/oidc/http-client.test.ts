@@ -11,6 +11,7 @@ import {
   type ProviderHttpClient,
   ProviderResponseError,
 } from '../../../src/oidc/http-client.js';
+import { providerFailure } from '../../../src/oidc/provider-errors.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 let handler: Handler = (_req, _body, res) => res.end();
@@ -38,9 +39,15 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
-afterEach(() => {
-  client?.close();
+afterEach(async () => {
+  await client?.close();
 });
+
+/**
+ * undici hands a connection back to its pool one event-loop turn after an answer ends (its guard
+ * against servers that close despite keep-alive); a request sent sooner opens another one.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const json = (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -90,7 +97,10 @@ describe('provider HTTP client', () => {
     client = createProviderHttpClient();
     handler = (_req, _body, res) => json(res, 200, {});
     const before = connections;
-    for (let i = 0; i < 5; i++) await (await client.fetch(`${base}/userinfo`)).json();
+    for (let i = 0; i < 5; i++) {
+      await (await client.fetch(`${base}/userinfo`)).json();
+      await nextTurn();
+    }
     expect(connections - before).toBe(1);
   });
 
@@ -108,25 +118,27 @@ describe('provider HTTP client', () => {
       else json(res, 200, { ok: req.url });
     };
     expect(await (await client.fetch(`${base}/first`)).json()).toEqual({ ok: '/first' });
+    await nextTurn();
     expect(await (await client.fetch(`${base}/second`)).json()).toEqual({ ok: '/second' });
     expect(seen).toEqual(['/first #1', '/second #2', '/second #1']);
 
     // Only once: a provider that drops the second attempt too is a failure the caller sees. (The
     // resend went on a connection of its own; one more answered request puts a reusable one back.)
     expect(await (await client.fetch(`${base}/again`)).json()).toEqual({ ok: '/again' });
+    await nextTurn();
     handler = (req) => {
       seen.push(`${req.url} dropped`);
       req.socket.destroy();
     };
     seen.length = 0;
-    await expect(client.fetch(`${base}/third`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(client.fetch(`${base}/third`)).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
     expect(seen).toEqual(['/third dropped', '/third dropped']);
 
     // And never on a fresh connection: that failure is the provider's answer.
-    client.close();
+    await client.close();
     client = createProviderHttpClient();
     seen.length = 0;
-    await expect(client.fetch(`${base}/fourth`)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(client.fetch(`${base}/fourth`)).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
     expect(seen).toEqual(['/fourth dropped']);
   });
 
@@ -221,6 +233,9 @@ describe('provider HTTP client', () => {
     };
     const silent = client.fetch(`${base}/stall`, { signal: AbortSignal.timeout(50) });
     await expect(silent).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(providerFailure(await silent.catch((err: unknown) => err), 'token_request').code).toBe(
+      'provider_timeout',
+    );
 
     handler = (_req, _body, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
@@ -228,6 +243,9 @@ describe('provider HTTP client', () => {
     };
     const dripping = client.fetch(`${base}/drip`, { signal: AbortSignal.timeout(50) });
     await expect(dripping).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(providerFailure(await dripping.catch((err: unknown) => err), 'userinfo').code).toBe(
+      'provider_timeout',
+    );
 
     const controller = new AbortController();
     controller.abort(new Error('gone'));
@@ -250,5 +268,32 @@ describe('provider HTTP client', () => {
 
     await expect(client.fetch('ftp://127.0.0.1/x')).rejects.toBeInstanceOf(TypeError);
     await expect(client.fetch('not a url')).rejects.toBeInstanceOf(TypeError);
+  });
+  it('is cut off by its own timeout when a caller passes no signal, and that is a provider_timeout', async () => {
+    client = createProviderHttpClient({ timeoutMs: 100 });
+    handler = () => {
+      // never answers
+    };
+    const failure = await client.fetch(`${base}/stall`).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(providerFailure(failure, 'discovery').code).toBe('provider_timeout');
+
+    handler = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"partial":'); // and then nothing
+    };
+    const midBody = await client.fetch(`${base}/drip`).catch((err: unknown) => err);
+    expect(providerFailure(midBody, 'jwks').code).toBe('provider_timeout');
+  });
+
+  it('lets a slow answer arrive: the idle limit applies to idle connections only', async () => {
+    // Scaled down: an answer taking several idle periods (as a 4.6 s answer against the 4 s
+    // idle limit) still arrives.
+    client = createProviderHttpClient({ idleMs: 50 });
+    handler = (_req, _body, res) => {
+      setTimeout(() => json(res, 200, { slow: true }), 250);
+    };
+    const response = await client.fetch(`${base}/slow`, { signal: AbortSignal.timeout(5_000) });
+    expect(await response.json()).toEqual({ slow: true });
   });
 });

@@ -136,22 +136,17 @@ describe('ID-token signature and header', () => {
   it('picks up a rotated provider key without a restart', async () => {
     await signInWith((s) => mock.sign(claimsFor(s)));
     const warmedAt = Date.now();
-    const rotated = await mock.addKey('key-2');
+    const rotated = await mock.addKey();
     await waitFor(() => Date.now() - warmedAt > 1100);
     const result = await signInWith((s) => mock.sign(claimsFor(s), { key: rotated }));
     expect(result.identity.subject).toBe('johndoe');
   });
 
   it('ignores an unusable extra key in the JWKS', async () => {
-    mock.hook = (req, res) => {
-      if (!req.url?.startsWith('/jwks')) return false;
-      const keys = (mock.service.issuer.keys.toJSON() as object[]).concat([
-        { kty: 'RSA', kid: 'broken', n: 'not-a-modulus', e: 'AQAB' },
-        { kty: 'oct', kid: 'symmetric', k: 'c2VjcmV0' },
-      ]);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
-      return true;
-    };
+    mock.extraJwks = [
+      { kty: 'RSA', kid: 'broken', n: 'not-a-modulus', e: 'AQAB' },
+      { kty: 'oct', kid: 'symmetric', k: 'c2VjcmV0' },
+    ];
     const result = await signInWith((s) => mock.sign(claimsFor(s)));
     expect(result.identity.subject).toBe('johndoe');
   });

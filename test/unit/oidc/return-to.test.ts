@@ -76,8 +76,10 @@ describe('safeReturnTo', () => {
     expect(rejected.length).toBeGreaterThanOrEqual(20);
   });
 
-  it('accepts exactly 2048 characters', () => {
-    const raw = `/${'a'.repeat(2047)}`;
-    expect(safeReturnTo(raw, config)).toBe(`https://app.example.com${raw}`);
+  it('keeps a resolved return_to of up to 1024 characters; a longer one falls back (SECURITY.md 44)', () => {
+    const fits = `/${'a'.repeat(1024 - 'https://app.example.com/'.length)}`;
+    expect(safeReturnTo(fits, config)).toBe(`https://app.example.com${fits}`);
+    expect(safeReturnTo(`${fits}a`, config)).toBe(config.frontendUrl);
+    expect(safeReturnTo(`/${'a'.repeat(2047)}`, config)).toBe(config.frontendUrl);
   });
 });

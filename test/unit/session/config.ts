@@ -1,102 +1,34 @@
 /**
- * A complete, frozen `Config` for session tests, without reading the environment (the real
- * loader lives in src/config/ and is tested there).
+ * Session-test configs, built by the real loader (test/helpers/config.ts) from these overrides.
  */
 import type { Config } from '../../../src/config/types.js';
+import { testConfig as loadTestConfig, seconds } from '../../helpers/config.js';
 
 export interface TestConfigOverrides {
   readonly jwtSecretKeys?: readonly string[];
-  readonly session?: Partial<Config['session']>;
+  readonly session?: Partial<Omit<Config['session'], 'revocationPollSeconds'>>;
   readonly database?: Config['database'];
+  /**
+   * Cookie settings laid over the loaded ones as they are, so cookie code can be shown to refuse
+   * combinations the loader would never produce (a `__Host-` name with a domain, say).
+   */
   readonly cookie?: Partial<Config['cookie']>;
 }
 
+/** The database part of a config for a SQLite file, as the loader makes it. */
 export function sqliteDatabase(path: string): Config['database'] {
-  return {
-    url: `sqlite:${path}`,
-    kind: 'sqlite',
-    sqlitePath: path,
-    redactedUrl: `sqlite:${path}`,
-    poolSize: 1,
-    queryTimeoutSeconds: 5,
-  };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
+  return loadTestConfig({ DATABASE_URL: `sqlite:${path}` }).database;
 }
 
 export function testConfig(overrides: TestConfigOverrides = {}): Config {
-  const publicUrl = 'http://127.0.0.1:8000';
-  const config: Config = {
-    nodeEnv: 'test',
-    production: false,
-    host: '127.0.0.1',
-    port: 8000,
-    publicUrl,
-    publicOrigin: publicUrl,
-    redirectUrl: `${publicUrl}/auth`,
-    frontendUrl: `${publicUrl}/`,
-    frontendOrigin: publicUrl,
-    allowedReturnOrigins: [publicUrl],
-    corsOrigins: [],
-    trustedOrigins: [publicUrl],
-    oidc: {
-      issuer: 'http://127.0.0.1:8000/dev-idp',
-      clientId: 'gatehouse-test',
-      clientSecret: 'test-client-secret',
-      devProvider: true,
-      allowInsecureIssuer: true,
-      timeoutSeconds: 10,
-      clockSkewSeconds: 30,
-      scopes: 'openid email profile',
-    },
-    policy: { hostedDomains: [], emailDomains: [], emails: [] },
-    secrets: {
-      secretKey: 'test-secret-key-0123456789abcdef0123456789abcdef',
-      jwtSecretKeys: overrides.jwtSecretKeys ?? ['test-jwt-key-0123456789abcdef0123456789abcdef'],
-      generated: false,
-    },
-    database: overrides.database ?? sqliteDatabase(':memory:'),
-    redis: { url: undefined, redactedUrl: undefined },
-    trustProxy: [],
-    session: {
-      ttlSeconds: 7 * 86_400,
-      idleTtlSeconds: 86_400,
-      tokenTtlSeconds: 900,
-      revocationPollSeconds: 1,
-      ...overrides.session,
-    },
-    cookie: {
-      name: 'gatehouse',
-      secure: false,
-      domain: undefined,
-      transactionPrefix: 'gatehouse_tx',
-      ...overrides.cookie,
-    },
-    rateLimit: { auth: { max: 30, windowSeconds: 60 }, api: { max: 600, windowSeconds: 60 } },
-    chat: {
-      apiUrl: undefined,
-      apiKey: undefined,
-      model: undefined,
-      timeoutSeconds: 30,
-      maxMessageLength: 4000,
-    },
-    metrics: { port: undefined },
-    audit: { retentionSeconds: 90 * 86_400 },
-    authz: {
-      bootstrapAdmins: [],
-      accessRulesFile: undefined,
-      accessRules: undefined,
-      directory: undefined,
-      allowedGroups: [],
-    },
-    logLevel: 'silent',
-    logPretty: false,
-  };
-  return deepFreeze(config);
+  const { session } = overrides;
+  const config = loadTestConfig({
+    JWT_SECRET_KEY: overrides.jwtSecretKeys?.join(','),
+    DATABASE_URL: overrides.database?.url,
+    SESSION_TTL: session?.ttlSeconds === undefined ? undefined : seconds(session.ttlSeconds),
+    SESSION_IDLE_TTL: session?.idleTtlSeconds === undefined ? undefined : seconds(session.idleTtlSeconds),
+    TOKEN_TTL: session?.tokenTtlSeconds === undefined ? undefined : seconds(session.tokenTtlSeconds),
+  });
+  if (overrides.cookie === undefined) return config;
+  return Object.freeze({ ...config, cookie: Object.freeze({ ...config.cookie, ...overrides.cookie }) });
 }

@@ -75,12 +75,20 @@ export class Harness {
     this.config = testConfig({ ...overrides, database: sqliteDatabase(join(this.#dir, 'gatehouse.db')) });
   }
 
-  /** A store of its own on the shared database file, as another instance would have. */
+  /**
+   * A store of its own on the shared database file, as another instance would have. Its
+   * `databaseTime` follows the manual clock (the test's "database clock"); revocation times are
+   * never earlier than the real database clock, which the manual clock is ahead of.
+   */
   async store(): Promise<Store> {
     const store = await openStore(this.config.database);
     this.#stores.push(store);
     await store.migrate();
-    return store;
+    const sessions: Store['sessions'] = {
+      ...store.sessions,
+      databaseTime: async () => new Date(this.clock.now()),
+    };
+    return { ...store, sessions };
   }
 
   /** One instance's session parts (service, revocation, accounts, audit) on `store`. */

@@ -122,14 +122,15 @@ describe('SessionManager: renewal', () => {
   });
 
   it('holds the idle timeout exactly: 1 ms before accepted, at and after refused', async () => {
-    const h = setup({ session: { ttlSeconds: 8 * 3600, idleTtlSeconds: 600, tokenTtlSeconds: 900 } });
+    // TOKEN_TTL equal to the idle limit: the loader refuses a longer one.
+    const h = setup({ session: { ttlSeconds: 8 * 3600, idleTtlSeconds: 600, tokenTtlSeconds: 600 } });
     const store = await h.store();
     const m = h.manager(store);
     const a = await h.signIn(m, store);
     const b = await h.signIn(m, store);
     const idleEnd = floorS(START + 600_000);
     expect(a.session.idleExpiresAt).toEqual(new Date(idleEnd));
-    // The token (TOKEN_TTL 15 min) is cut to the idle limit: the hot path agrees with the row.
+    // The token ends with the idle limit: the hot path agrees with the row.
     expect(a.token.expiresAt).toBe(idleEnd);
 
     h.clock.set(idleEnd - 1);

@@ -56,3 +56,33 @@ describe('RevocationSet', () => {
     expect(() => set.add(['y'], Number.NaN)).toThrow(TypeError);
   });
 });
+
+describe('RevocationSet bound (SECURITY.md 42)', () => {
+  it('at the bound, drops expired entries first, then hands everything over to the owner', () => {
+    const clock = new ManualClock();
+    const overflows: number[] = [];
+    const set = new RevocationSet(clock, {
+      maxEntries: 3,
+      marginMs: 30_000,
+      onOverflow: (untilMs) => overflows.push(untilMs) > 0,
+    });
+    set.add(['a'], clock.now() + 1000);
+    set.add(['b', 'c'], clock.now() + 5000);
+    clock.advance(1000);
+    set.add(['d'], clock.now() + 5000); // 'a' has expired: room without an overflow
+    expect(overflows).toEqual([]);
+    expect([set.has('b'), set.has('c'), set.has('d')]).toEqual([true, true, true]);
+    set.add(['e'], clock.now() + 5000);
+    expect(overflows).toEqual([clock.now() + 30_000]);
+    expect(set.overflows).toBe(1);
+    expect(set.size).toBe(1);
+    expect(set.has('e')).toBe(true);
+  });
+
+  it('without an owner to hand over to, keeps every entry (memory before un-revocation)', () => {
+    const clock = new ManualClock();
+    const set = new RevocationSet(clock, { maxEntries: 2 });
+    set.add(['a', 'b', 'c'], clock.now() + 1000);
+    expect([set.has('a'), set.has('b'), set.has('c')]).toEqual([true, true, true]);
+  });
+});

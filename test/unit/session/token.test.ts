@@ -158,3 +158,27 @@ describe('TokenCodec', () => {
 function segmentsHeader(token: string): string {
   return Buffer.from(segments(token)[0], 'base64url').toString('utf8');
 }
+
+describe('TokenCodec: lifetime bound and renew-before mark (SECURITY.md 41, 42)', () => {
+  it('answers a token longer-lived than maxLifetimeSeconds as expired (a renewal candidate)', async () => {
+    const long = new TokenCodec([KEY_A], clock);
+    const token = await long.sign(claims({ iat: now(), exp: now() + 3600 }));
+    const short = new TokenCodec([KEY_A], clock, { maxLifetimeSeconds: 600 });
+    expect(long.verify(token).ok).toBe(true);
+    expect(short.verify(token)).toMatchObject({ ok: false, reason: 'expired' });
+    const fits = await short.sign(claims({ iat: now(), exp: now() + 600 }));
+    expect(short.verify(fits).ok).toBe(true);
+  });
+
+  it('after renewIssuedBefore, tokens issued until then are expired (cached ones too), later ones pass', async () => {
+    const codec = new TokenCodec([KEY_A], clock);
+    const earlier = await codec.sign(claims({ iat: now() - 10, exp: now() + 600 }));
+    expect(codec.verify(earlier).ok).toBe(true); // now cached
+    codec.renewIssuedBefore(clock.now());
+    expect(codec.verify(earlier)).toMatchObject({ ok: false, reason: 'expired' });
+    const later = await codec.sign(claims({ iat: now() + 1, exp: now() + 600 }));
+    expect(codec.verify(later).ok).toBe(true);
+    codec.renewIssuedBefore(clock.now() - 60_000); // never moves back
+    expect(codec.verify(earlier)).toMatchObject({ ok: false, reason: 'expired' });
+  });
+});

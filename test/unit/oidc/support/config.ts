@@ -1,8 +1,9 @@
 /**
- * A complete, typed Config for oidc/ unit tests (built by hand so these tests do not depend on the
- * environment reader; tsc keeps it in step with src/config/types.ts).
+ * Configs for oidc/ unit tests, built by the real loader (test/helpers/config.ts) from the
+ * settings these tests vary.
  */
 import type { Config } from '../../../../src/config/types.js';
+import { testConfig as loadTestConfig, seconds } from '../../../helpers/config.js';
 
 export interface TestConfigInput {
   readonly issuer: string;
@@ -13,81 +14,30 @@ export interface TestConfigInput {
   readonly frontendUrl?: string;
   readonly allowedReturnOrigins?: readonly string[];
   readonly policy?: Partial<Config['policy']>;
+  /** Whole seconds, as OIDC_TIMEOUT takes them. */
   readonly timeoutSeconds?: number;
   readonly clockSkewSeconds?: number;
 }
 
+const list = (values: readonly string[] | undefined): string | undefined => values?.join(',');
+
 export function testConfig(input: TestConfigInput): Config {
-  const publicUrl = input.publicUrl ?? 'http://127.0.0.1:8000';
-  const publicOrigin = new URL(publicUrl).origin;
-  const frontendUrl = input.frontendUrl ?? `${publicUrl}/`;
-  const frontendOrigin = new URL(frontendUrl).origin;
-  const issuerUrl = new URL(input.issuer);
-  return {
-    nodeEnv: 'test',
-    production: false,
-    host: '127.0.0.1',
-    port: 8000,
-    publicUrl,
-    publicOrigin,
-    redirectUrl: `${publicUrl}/auth`,
-    frontendUrl,
-    frontendOrigin,
-    allowedReturnOrigins: input.allowedReturnOrigins ?? [...new Set([frontendOrigin, publicOrigin])],
-    corsOrigins: [],
-    trustedOrigins: [publicOrigin, frontendOrigin],
-    oidc: {
-      issuer: input.issuer,
-      clientId: input.clientId ?? 'gatehouseTestClient',
-      clientSecret: input.clientSecret ?? 'gatehouseTestClientSecret0123456789',
-      devProvider: false,
-      allowInsecureIssuer: issuerUrl.protocol === 'http:',
-      timeoutSeconds: input.timeoutSeconds ?? 5,
-      clockSkewSeconds: input.clockSkewSeconds ?? 30,
-      scopes: 'openid email profile',
-    },
-    policy: {
-      hostedDomains: input.policy?.hostedDomains ?? [],
-      emailDomains: input.policy?.emailDomains ?? [],
-      emails: input.policy?.emails ?? [],
-    },
-    secrets: {
-      secretKey: input.secretKey ?? 'test-secret-key-0123456789abcdef0123456789abcdef',
-      jwtSecretKeys: ['test-jwt-secret-0123456789abcdef0123456789abcdef'],
-      generated: false,
-    },
-    database: {
-      url: 'sqlite::memory:',
-      kind: 'sqlite',
-      sqlitePath: ':memory:',
-      redactedUrl: 'sqlite::memory:',
-      poolSize: 1,
-      queryTimeoutSeconds: 5,
-    },
-    redis: { url: undefined, redactedUrl: undefined },
-    trustProxy: [],
-    session: { ttlSeconds: 604800, idleTtlSeconds: 86400, tokenTtlSeconds: 900, revocationPollSeconds: 1 },
-    cookie: { name: 'gatehouse', secure: false, domain: undefined, transactionPrefix: 'gatehouse_tx_' },
-    rateLimit: { auth: { max: 1000, windowSeconds: 60 }, api: { max: 1000, windowSeconds: 60 } },
-    chat: {
-      apiUrl: undefined,
-      apiKey: undefined,
-      model: undefined,
-      timeoutSeconds: 10,
-      maxMessageLength: 4000,
-    },
-    metrics: { port: undefined },
-    audit: { retentionSeconds: 90 * 86400 },
-    authz: {
-      bootstrapAdmins: [],
-      accessRulesFile: undefined,
-      accessRules: undefined,
-      directory: undefined,
-      allowedGroups: [],
-    },
-    logLevel: 'silent',
-    logPretty: false,
-  };
+  return loadTestConfig({
+    OIDC_ISSUER: input.issuer,
+    GOOGLE_CLIENT_ID: input.clientId ?? 'gatehouseTestClient',
+    GOOGLE_CLIENT_SECRET: input.clientSecret ?? 'gatehouseTestClientSecret0123456789',
+    SECRET_KEY: input.secretKey,
+    PUBLIC_URL: input.publicUrl,
+    FRONTEND_URL: input.frontendUrl,
+    ALLOWED_RETURN_ORIGINS: list(input.allowedReturnOrigins),
+    GOOGLE_HOSTED_DOMAINS: list(input.policy?.hostedDomains),
+    ALLOWED_EMAIL_DOMAINS: list(input.policy?.emailDomains),
+    ALLOWED_EMAILS: list(input.policy?.emails),
+    OIDC_TIMEOUT: seconds(input.timeoutSeconds ?? 5),
+    OIDC_CLOCK_SKEW: input.clockSkewSeconds === undefined ? undefined : seconds(input.clockSkewSeconds),
+    RATE_LIMIT_AUTH: '1000/1m',
+    RATE_LIMIT_API: '1000/1m',
+  });
 }
 
 /** The single-use store stand-in: a Set (consumeTransaction is a parameter, not our store). */
