@@ -93,7 +93,15 @@ describe('auth plugin (app.inject)', () => {
     ] as const) {
       const res = await me(headers);
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ id: user.id, email: user.email, name: 'ada', sessionId: session.id, via });
+      expect(res.json()).toEqual({
+        id: user.id,
+        email: user.email,
+        name: 'ada',
+        sessionId: session.id,
+        roles: [],
+        groups: [],
+        via,
+      });
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(res.headers['x-session-token']).toBeUndefined();
     }
