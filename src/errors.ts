@@ -85,6 +85,12 @@ export const ERRORS = {
     title: 'This account is not allowed to sign in',
     description: 'The account is outside the configured hosted domains, email domains or addresses.',
   },
+  forbidden_group: {
+    status: 403,
+    title: 'This account is not in an allowed group',
+    description:
+      'The account is not a member of any group in `ALLOWED_GROUPS` (read from the Google Workspace Directory).',
+  },
   user_disabled: {
     status: 403,
     title: 'This account is disabled',
@@ -95,7 +101,12 @@ export const ERRORS = {
     title: 'Cross-site request rejected',
     description: 'A cookie-authenticated state-changing request came from an origin that is not allowed.',
   },
-  forbidden: { status: 403, title: 'Forbidden', description: 'The caller may not do this.' },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    description:
+      'The caller may not do this: an access rule or a role/group guard refuses the signed-in user (a small HTML page instead for browser navigations).',
+  },
   not_found: {
     status: 404,
     title: 'Not found',
@@ -157,6 +168,12 @@ export const ERRORS = {
     status: 503,
     title: 'Service temporarily unavailable',
     description: 'A dependency (usually the database) is unavailable; `Retry-After` says when to retry.',
+  },
+  directory_unavailable: {
+    status: 503,
+    title: 'The Google Workspace Directory is unavailable',
+    description:
+      'Group membership and account status could not be read, and the last known answer is older than `DIRECTORY_MAX_STALE`; `Retry-After` says when to retry.',
   },
   provider_timeout: {
     status: 504,

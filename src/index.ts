@@ -1,10 +1,19 @@
 /**
  * Gatehouse as a library: load the configuration, build the server, add your own routes behind
- * `app.requireUser`, listen. (`gatehouse serve` does the same without your routes, with the
+ * `app.requireUser` (or `requireRole`, `requireGroup`, `requireRule`), listen. (`gatehouse serve` does the same without your routes, with the
  * sample chat turned on.) Every type that `createGatehouse` hands back is exported here.
  */
 
 export type { AssertionClaims, AssertionIssuer } from './assertion/index.js';
+export { type NormalisedPath, normalisePath } from './authz/path.js';
+export {
+  type AccessRule,
+  type CompiledRules,
+  compileRules,
+  type Decision,
+  decide,
+  type RuleSubject,
+} from './authz/rules.js';
 export { ConfigError, loadConfig } from './config/index.js';
 export type { Config } from './config/types.js';
 export type { Clock } from './core/clock.js';
@@ -13,6 +22,8 @@ export type { Log } from './core/log.js';
 export type { DevIdp } from './dev-idp/index.js';
 export { type ErrorCode, GatehouseError } from './errors.js';
 export type { AuthUser } from './http/auth.js';
+// Brings app.requireRole / requireGroup / requireRule / accessRules into FastifyInstance's type.
+export type { AuthzPluginOptions } from './http/authz.js';
 export { createLogger, type Logger } from './logger.js';
 export type { Metrics } from './metrics/registry.js';
 export type { OidcClient } from './oidc/client.js';

@@ -7,6 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import { loadOrCreateDevKey } from './assertion/dev-key.js';
 import { AssertionIssuer } from './assertion/issuer.js';
 import { assertionIssuerUrl } from './assertion/settings.js';
+import { AuthzChanges } from './authz/changes.js';
+import { DirectoryClient, loadServiceAccountKey } from './authz/directory.js';
+import { DirectoryCheck } from './authz/directory-check.js';
+import { Roles } from './authz/roles.js';
+import { createAuthzSource } from './authz/source.js';
 import { createResponder } from './chat/index.js';
 import type { Config } from './config/types.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -93,6 +98,29 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       );
     }
 
+    // GOOGLE_GROUPS=directory: the key file is read and checked now, so a bad one stops the start.
+    const directory = config.authz.directory;
+    const directoryClient =
+      directory === undefined
+        ? undefined
+        : new DirectoryClient({
+            key: await loadServiceAccountKey(directory.serviceAccountFile),
+            adminEmail: directory.adminEmail,
+            baseUrl: directory.baseUrl,
+            clock,
+          });
+
+    // Role changes made anywhere (CLI, another instance) reach this one within the poll interval.
+    const changes = new AuthzChanges({
+      store,
+      clock,
+      log: logger,
+      intervalMs: config.session.revocationPollSeconds * 1000,
+      retentionMs: (config.session.tokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000,
+    });
+    await changes.start();
+    cleanups.unshift(() => changes.stop());
+
     const {
       service: sessions,
       revocation,
@@ -104,6 +132,29 @@ export async function createGatehouse(config: Config, options: StartOptions): Pr
       log: logger,
       observer: metrics,
       bus,
+      changes,
+      authz: ({ audit, revocation }) =>
+        createAuthzSource({
+          roles: new Roles({
+            store,
+            audit,
+            clock,
+            bootstrapAdmins: config.authz.bootstrapAdmins,
+            onChange: (userId, at) => changes.mark(userId, at),
+          }),
+          groups:
+            directory === undefined || directoryClient === undefined
+              ? undefined
+              : new DirectoryCheck({
+                  reader: directoryClient,
+                  store,
+                  revocation,
+                  settings: directory,
+                  allowedGroups: config.authz.allowedGroups,
+                  clock,
+                  log: logger,
+                }),
+        }),
     });
     await revocation.start();
     cleanups.unshift(() => revocation.stop());
@@ -223,6 +274,8 @@ export async function purge(
     // token until then, so the row (and a revocation in it) stays that much longer (SECURITY.md 41).
     const sessions = await store.sessions.purgeExpired(new Date(now - CLOCK_SKEW_SECONDS * 1000));
     const events = await store.events.purgeOlderThan(new Date(now - config.audit.retentionSeconds * 1000));
+    // A role change matters only while tokens issued before it can live (an hour of margin).
+    await store.authzChanges.purge(new Date(now - (config.session.tokenTtlSeconds + 3600) * 1000));
     if (sessions + events > 0) logger.info({ sessions, events }, 'purged expired rows');
     return { sessions, events };
   } catch (err) {

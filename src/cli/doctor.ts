@@ -13,6 +13,7 @@ import type { Config } from '../config/types.js';
 import { openStore } from '../store/index.js';
 import { parse, UsageError } from './args.js';
 import { describe, run } from './context.js';
+import { directoryChecks, rulesChecks } from './doctor-authz.js';
 import {
   assertionChecks,
   type Check,
@@ -79,8 +80,10 @@ export async function doctor(args: readonly string[]): Promise<ExitCode> {
     cookieChecks(config, checks);
     corsAndProxyChecks(config, checks);
     assertionChecks(config, checks);
+    rulesChecks(config, checks);
     if (!values.offline) {
       await providerChecks(config, checks);
+      await directoryChecks(config, checks);
       await checkDatabase(config, checks);
     }
     return report(out, checks) ? EXIT.ok : EXIT.failure;

@@ -16,6 +16,8 @@ const TYPES: readonly AuthEventType[] = [
   'sessions_revoked_all',
   'user_disabled',
   'user_enabled',
+  'role_granted',
+  'role_revoked',
 ];
 
 export const EVENTS_USAGE = `Usage:

@@ -27,7 +27,7 @@ const COMMANDS: Record<string, { load: () => Promise<Run>; summary: string }> = 
   },
   users: {
     load: async () => (await import('./users.js')).users,
-    summary: 'list, show, disable or enable users',
+    summary: 'list, show, disable or enable users; grant or take away roles',
   },
   sessions: {
     load: async () => (await import('./sessions.js')).sessions,
@@ -36,6 +36,10 @@ const COMMANDS: Record<string, { load: () => Promise<Run>; summary: string }> = 
   keys: {
     load: async () => (await import('./keys.js')).keys,
     summary: 'list or rotate the identity assertion signing keys',
+  },
+  rules: {
+    load: async () => (await import('./rules.js')).rules,
+    summary: 'check ACCESS_RULES_FILE, or explain which rule a request hits',
   },
   events: {
     load: async () => (await import('./events.js')).events,

@@ -4,6 +4,10 @@
  * is revoked, and both steps are written to auth_events. Running servers refuse the revoked
  * sessions at once through Redis when REDIS_URL is set, else within REVOCATION_POLL_INTERVAL.
  */
+import { isRoleName, Roles } from '../authz/roles.js';
+import { systemClock } from '../core/clock.js';
+import { silentLog } from '../core/log.js';
+import { AuditLog } from '../session/audit.js';
 import type { Session, User } from '../store/types.js';
 import { parse, positiveInt, UsageError } from './args.js';
 import { findOneUser, loadCliConfig, run, withRevocation, withStore } from './context.js';
@@ -15,9 +19,13 @@ export const USERS_USAGE = `Usage:
   gatehouse users show <email|id>
   gatehouse users disable <email|id> [--reason WORD]
   gatehouse users enable <email|id>
+  gatehouse users grant <email|id> <role>
+  gatehouse users revoke-role <email|id> <role>
 
 disable revokes every session of the user and records user_disabled and
-sessions_revoked_all in the audit trail; enable lets the user sign in again.
+sessions_revoked_all in the audit trail; enable lets the user sign in again. grant and revoke-role change a role (lower-case,
+[a-z][a-z0-9_-]{0,63}), recorded as role_granted / role_revoked; the user's sessions pick
+the change up at their next renewal, within TOKEN_TTL.
 
 Options:
   --limit N        users to list (default 100)
@@ -81,6 +89,7 @@ export async function users(args: readonly string[]): Promise<ExitCode> {
       return EXIT.ok;
     }
     const [action, who, ...extra] = positionals;
+    if (action === 'grant' || action === 'revoke-role') return changeRole(out, action, who, extra);
     if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
     if (action === 'list') {
       if (who !== undefined) throw new UsageError(`unexpected argument: ${who}`);
@@ -100,8 +109,10 @@ export async function users(args: readonly string[]): Promise<ExitCode> {
       if (action === 'show') {
         const sessions = await store.sessions.listForUser(user.id, { now: new Date() });
         const events = await store.events.list({ userId: user.id, limit: 10 });
+        const roles = await store.roles.listForUser(user.id);
         out.data({
           user: userJson(user),
+          roles,
           sessions: sessions.map(sessionJson),
           events: events.map(eventJson),
         });
@@ -115,6 +126,7 @@ export async function users(args: readonly string[]): Promise<ExitCode> {
         out.line(
           `  status        ${user.disabledAt ? out.paint('red', `disabled ${when(user.disabledAt)}`) : 'enabled'}`,
         );
+        out.line(`  roles         ${roles.length > 0 ? roles.join(', ') : '—'}`);
         out.line(`  live sessions ${sessions.length}`);
         for (const s of sessions) out.line(`    ${s.id}  since ${when(s.createdAt)}  ${s.ip ?? ''}`);
         return EXIT.ok;
@@ -133,6 +145,44 @@ export async function users(args: readonly string[]): Promise<ExitCode> {
         return EXIT.ok;
       });
     });
+  });
+}
+
+async function changeRole(
+  out: Output,
+  action: 'grant' | 'revoke-role',
+  who: string | undefined,
+  rest: readonly string[],
+): Promise<ExitCode> {
+  const [role, ...extra] = rest;
+  if (who === undefined || role === undefined)
+    throw new UsageError(`users ${action} needs an email or a user id and a role`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+  if (!isRoleName(role)) {
+    throw new UsageError(
+      `${JSON.stringify(role)} is not a role name: lower-case letters, digits, _ and -, starting with a letter, at most 64`,
+    );
+  }
+  const config = loadCliConfig(out);
+  return withStore(config, async (store) => {
+    const user = await findOneUser(store, who);
+    const audit = new AuditLog({ events: store.events, clock: systemClock, log: silentLog });
+    const roles = new Roles({ store, audit, clock: systemClock });
+    const changed =
+      action === 'grant'
+        ? await roles.grant(user.id, role, { by: 'cli' })
+        : await roles.revoke(user.id, role, { by: 'cli' });
+    const now = await store.roles.listForUser(user.id);
+    out.data({ user: userJson(user), role, changed, roles: now });
+    const verb = action === 'grant' ? 'granted' : 'took away';
+    if (changed)
+      out.status(
+        'ok',
+        `${verb} ${role} ${action === 'grant' ? 'to' : 'from'} ${user.email}`,
+        'effective at their next renewal (within TOKEN_TTL)',
+      );
+    else out.status('ok', `${user.email} ${action === 'grant' ? 'already has' : 'does not have'} ${role}`);
+    return EXIT.ok;
   });
 }
 

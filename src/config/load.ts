@@ -85,7 +85,7 @@ export function loadConfig(options: LoadConfigOptions = {}): { config: Config; w
     reader.warn(`.env sets ${unknown.join(', ')}, which Gatehouse does not read (a misspelt name?)`);
   }
 
-  const config = resolveConfig(reader);
+  const config = resolveConfig(reader, cwd);
   if (config === undefined || reader.problems.length > 0) throw new ConfigError(reader.problems);
   return { config: deepFreeze(config), warnings: [...reader.warnings] };
 }

@@ -4,6 +4,7 @@
  */
 
 import { resolveAssertion } from './assertion.js';
+import { resolveAuthz } from './authz.js';
 import { resolveNative } from './native.js';
 import {
   type DatabaseUrl,
@@ -141,7 +142,7 @@ function parseMetricsAllow(raw: string): Parsed<string[]> {
   return parsed.ok ? ok(unique(parsed.value.flat())) : parsed;
 }
 
-export function resolveConfig(reader: EnvReader): Config | undefined {
+export function resolveConfig(reader: EnvReader, cwd: string = process.cwd()): Config | undefined {
   const nodeEnv = reader.read('NODE_ENV', (raw) => parseEnum(raw, NODE_ENVS), 'development');
   const production = nodeEnv === 'production';
   const host = reader.read('HOST', parseHost, '127.0.0.1');
@@ -178,6 +179,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
   const metricsAllow = reader.read('METRICS_ALLOW', parseMetricsAllow, ['127.0.0.1/8', '::1']);
   const assertion = resolveAssertion(reader, nodeEnv, database?.sqlitePath);
   const retentionSeconds = reader.read('AUDIT_RETENTION', positive, 90 * 86_400);
+  const authz = resolveAuthz(reader, cwd);
   const logLevel = reader.read('LOG_LEVEL', (raw) => parseEnum(raw, LOG_LEVELS), 'info');
   const logFormat = reader.read(
     'LOG_FORMAT',
@@ -209,6 +211,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     chat === undefined ||
     assertion === undefined ||
     retentionSeconds === undefined ||
+    authz === undefined ||
     metricsAllow === undefined ||
     logLevel === undefined ||
     logFormat === undefined
@@ -236,6 +239,7 @@ export function resolveConfig(reader: EnvReader): Config | undefined {
     metrics: { port: metricsPort, allow: metricsAllow },
     audit: { retentionSeconds },
     assertion,
+    authz,
     logLevel,
     logPretty: logFormat === 'pretty',
   };

@@ -364,6 +364,63 @@ export const CONFIG_SCHEMA: readonly VariableGroup[] = [
       },
     ],
   },
+  {
+    title: 'Authorization',
+    variables: [
+      {
+        name: 'BOOTSTRAP_ADMINS',
+        default: '—',
+        description:
+          'Email addresses, comma-separated, that get the `admin` role when they sign in (docs/authorization.md).',
+      },
+      {
+        name: 'ACCESS_RULES_FILE',
+        default: '—',
+        description:
+          'A JSON file of access rules (first match wins; docs/authorization.md). Read and checked at start: an error refuses to start, naming its line and field. Unset: any signed-in user may call any route.',
+      },
+      {
+        name: 'GOOGLE_GROUPS',
+        default: '`off`',
+        description:
+          "`directory` reads each user's Google Workspace groups and account status through the Admin SDK Directory API (needs the next two settings); `off` reads none.",
+      },
+      {
+        name: 'GOOGLE_SERVICE_ACCOUNT_FILE',
+        default: '—',
+        description:
+          "The service account's JSON key file, with domain-wide delegation for the scopes `admin.directory.group.readonly` and `admin.directory.user.readonly`.",
+      },
+      {
+        name: 'GOOGLE_ADMIN_EMAIL',
+        default: '—',
+        description: "The Workspace administrator the service account acts as (the grant's `sub`).",
+      },
+      {
+        name: 'GOOGLE_DIRECTORY_URL',
+        default: '`https://admin.googleapis.com`',
+        description: 'Base URL of the Directory API (a stand-in in tests).',
+      },
+      {
+        name: 'ALLOWED_GROUPS',
+        default: '—',
+        description:
+          'Group emails, comma-separated: only their members may sign in, and a user removed from all of them loses every session at the next recheck. Needs `GOOGLE_GROUPS=directory`.',
+      },
+      {
+        name: 'DIRECTORY_RECHECK',
+        default: '`5m`',
+        description:
+          'At renewal, groups and account status are read again when the last reading is older than this.',
+      },
+      {
+        name: 'DIRECTORY_MAX_STALE',
+        default: '`1h`',
+        description:
+          'While the Directory API is down, the last known answer serves this long; then renewals answer 503 `directory_unavailable`.',
+      },
+    ],
+  },
 ];
 
 /** Every variable name, in table order. */

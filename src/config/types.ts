@@ -5,6 +5,7 @@
  */
 
 import type { AssertionKey } from '../assertion/keys.js';
+import type { AccessRule } from '../authz/rules.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type DatabaseKind = 'sqlite' | 'mysql' | 'postgres';
@@ -194,6 +195,30 @@ export interface Config {
     readonly devKeyFile: string | undefined;
     /** ASSERTION_AUDIENCE: `aud` when a request names none (default: PUBLIC_URL's origin). */
     readonly audience: string | undefined;
+  };
+  /** DESIGN.md "Authorization" (src/config/authz.ts). */
+  readonly authz: {
+    /** BOOTSTRAP_ADMINS: lower-case emails that get `admin` at sign-in. */
+    readonly bootstrapAdmins: readonly string[];
+    /** ACCESS_RULES_FILE, resolved to an absolute path. */
+    readonly accessRulesFile: string | undefined;
+    /** The validated rules (compiled by src/authz/rules.ts at start). */
+    readonly accessRules: readonly AccessRule[] | undefined;
+    /** GOOGLE_GROUPS=directory; undefined when off. */
+    readonly directory:
+      | {
+          readonly serviceAccountFile: string;
+          readonly adminEmail: string;
+          /** GOOGLE_DIRECTORY_URL, no trailing slash. */
+          readonly baseUrl: string;
+          /** DIRECTORY_RECHECK. */
+          readonly recheckSeconds: number;
+          /** DIRECTORY_MAX_STALE. */
+          readonly maxStaleSeconds: number;
+        }
+      | undefined;
+    /** ALLOWED_GROUPS: lower-case group emails; empty = no group restriction. */
+    readonly allowedGroups: readonly string[];
   };
 
   readonly logLevel: LogLevel;

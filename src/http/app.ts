@@ -26,6 +26,7 @@ import type { SessionService } from '../session/service.js';
 import type { Store } from '../store/types.js';
 import apiRateLimitPlugin from './api-rate-limit.js';
 import authPlugin from './auth.js';
+import authzPlugin from './authz.js';
 import cookieRules from './cookies.js';
 import csrfPlugin from './csrf.js';
 import errorsPlugin from './errors.js';
@@ -119,7 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(errorsPlugin);
   await app.register(inputPlugin, { routePrefix: config.routePrefix });
-  await app.register(metricsPlugin, { config, metrics: deps.metrics ?? createMetrics() });
+  const metrics = deps.metrics ?? createMetrics();
+  await app.register(metricsPlugin, { config, metrics });
   app.addSchema(problemSchema);
   await app.register(cookie, { hook: false });
   await app.register(cookieRules, { config });
@@ -170,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(authPlugin, { config, sessions });
   await app.register(apiRateLimitPlugin, { config });
+  await app.register(authzPlugin, { config, metrics });
   await app.register(csrfPlugin, { config });
 
   // Every own route lives under ROUTE_PREFIX (DESIGN.md "Proxy mode"): '' in standalone mode,

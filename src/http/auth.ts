@@ -25,6 +25,10 @@ export interface AuthUser {
   readonly hostedDomain: string | null;
   /** The session token's `exp` (seconds): nothing derived from it may outlive it. */
   readonly tokenExp: number;
+  /** Roles (`user_roles`), as of the token's issue (at most TOKEN_TTL old). */
+  readonly roles: readonly string[];
+  /** Workspace group emails (GOOGLE_GROUPS=directory), as of the token's issue. */
+  readonly groups: readonly string[];
   /** How the token arrived: the cookie, or an `Authorization: Bearer` header. */
   readonly via: 'cookie' | 'bearer';
 }
@@ -67,8 +71,10 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
   return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** The request's user from a checked token's claims (also for proxied WebSocket handshakes). */
-export function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
+export function toUser(sessions: SessionService, claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUser {
   return {
     id: claims.sub,
     email: claims.email,
@@ -76,6 +82,8 @@ export function toUser(claims: SessionClaims, via: 'cookie' | 'bearer'): AuthUse
     sessionId: claims.sid,
     hostedDomain: claims.hd ?? null,
     tokenExp: claims.exp,
+    roles: claims.roles ?? NONE,
+    groups: sessions.groupsOf(claims),
     via,
   };
 }
@@ -122,7 +130,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
       // Bearer clients pick the fresh token up from this header (documented in the API reference).
       reply.header('x-session-token', renewed.token.token);
     }
-    return toUser(renewed.claims, via);
+    return toUser(sessions, renewed.claims, via);
   }
 
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<AuthUser | null> {
@@ -131,7 +139,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     if (p.kind === 'error') throw p.error;
     const check = sessions.check(p.token);
     if (check.ok) {
-      request.user = toUser(check.claims, p.via);
+      request.user = toUser(sessions, check.claims, p.via);
       return request.user;
     }
     if (check.reason === 'expired') {
@@ -161,7 +169,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     }
     const check = sessions.check(p.token);
     if (check.ok) {
-      request.user = toUser(check.claims, p.via);
+      request.user = toUser(sessions, check.claims, p.via);
       done();
       return;
     }

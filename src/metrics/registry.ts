@@ -18,6 +18,8 @@ export interface Metrics {
   signIn(result: SignInResult, reason?: string | null): void;
   renewal(result: RenewalResult, reason?: string | null): void;
   revoked(count: number, reason: string): void;
+  /** A request refused by an access rule or a library guard (SECURITY.md 60); `via` e.g. `verify`, `guard`. */
+  accessDenied(via: string): void;
   /** Times one store operation; `operation` is e.g. `sessions.findWithUser`. */
   observeQuery(operation: string, outcome: 'ok' | 'error', seconds: number): void;
   queryStarted(): void;
@@ -73,6 +75,12 @@ export function createMetrics(): Metrics {
     name: 'gatehouse_session_revocations_total',
     help: 'Sessions revoked by this instance, by reason.',
     labelNames: ['reason'] as const,
+    registers,
+  });
+  const denials = new Counter({
+    name: 'gatehouse_access_denied_total',
+    help: 'Requests refused with 403 by an access rule or a role/group guard, by where the decision was made.',
+    labelNames: ['via'] as const,
     registers,
   });
   let countActive: (() => Promise<number>) | undefined;
@@ -142,6 +150,9 @@ export function createMetrics(): Metrics {
     },
     revoked(count, reason) {
       if (count > 0) revocations.inc({ reason: labelWord(reason) }, count);
+    },
+    accessDenied(via) {
+      denials.inc({ via: labelWord(via) });
     },
     observeQuery(operation, outcome, seconds) {
       queries.observe({ operation, outcome }, seconds);

@@ -8,6 +8,7 @@
  * The CLI needs only the left half (`createRevocationParts`): revoking a session or disabling a
  * user needs the store and the bus, not the token keys or a running poller.
  */
+import type { AuthzSource } from '../authz/types.js';
 import type { Config } from '../config/types.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Log, silentLog } from '../core/log.js';
@@ -15,7 +16,7 @@ import type { Store } from '../store/types.js';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { Revocation, type RevocationObserver } from './revocation.js';
-import { type SessionObserver, SessionService } from './service.js';
+import { type SessionObserver, SessionService, type SessionServiceOptions } from './service.js';
 import type { RevocationBus } from './types.js';
 
 export interface RevocationParts {
@@ -42,6 +43,10 @@ export interface SessionPartsOptions extends RevocationPartsOptions {
   readonly observer?: (RevocationObserver & SessionObserver) | undefined;
   /** CSPRNG bytes; injectable for tests. */
   readonly random?: ((bytes: number) => Buffer) | undefined;
+  /** Roles and groups for tokens (src/authz/source.ts), built from the revocation parts. */
+  readonly authz?: ((parts: RevocationParts) => AuthzSource) | undefined;
+  /** Recent role changes, polled (src/authz/changes.ts). */
+  readonly changes?: SessionServiceOptions['changes'];
 }
 
 export function createRevocationParts(options: RevocationPartsOptions): RevocationParts {
@@ -72,6 +77,8 @@ export function createSessionParts(options: SessionPartsOptions): SessionParts {
     log: options.log ?? silentLog,
     random: options.random,
     observer: options.observer,
+    authz: options.authz?.(parts),
+    changes: options.changes,
   });
   return { ...parts, service };
 }

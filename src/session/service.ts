@@ -17,6 +17,8 @@
  * path and renewal refuse at the same instant (SECURITY.md 29: "timeouts hold exactly").
  */
 import { randomBytes } from 'node:crypto';
+import { GroupCache, INLINE_GROUPS_BYTES } from '../authz/group-cache.js';
+import type { AuthzSource, Grants } from '../authz/types.js';
 import type { Config } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import type { VerifiedIdentity } from '../core/identity.js';
@@ -45,6 +47,12 @@ export interface SessionServiceOptions {
   /** CSPRNG bytes; injectable for tests. */
   readonly random?: ((bytes: number) => Buffer) | undefined;
   readonly observer?: SessionObserver | undefined;
+  /** Roles and groups (src/authz); without it tokens carry none. */
+  readonly authz?: AuthzSource | undefined;
+  /** Recent role changes (src/authz/changes.ts): older tokens of those users renew at once. */
+  readonly changes?:
+    | { readonly size: number; isStale(userId: string, iatSeconds: number): boolean }
+    | undefined;
 }
 
 export interface SessionUser {
@@ -68,7 +76,11 @@ export interface SignedIn {
   readonly token: IssuedToken;
   /** Only for client kinds other than `web` (DESIGN.md "Native apps and single-page apps"). */
   readonly refreshToken?: string;
+  /** The roles and groups the first token carries. */
+  readonly grants?: Grants;
 }
+
+const NO_GROUPS: readonly string[] = Object.freeze([]);
 
 const floorToSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
@@ -80,6 +92,9 @@ export class SessionService {
   readonly #log: Log;
   readonly #random: (bytes: number) => Buffer;
   readonly #observer: SessionObserver | undefined;
+  readonly #authz: AuthzSource | undefined;
+  readonly #groups = new GroupCache();
+  readonly #changes: SessionServiceOptions['changes'];
   readonly #codec: TokenCodec;
   readonly #ttlMs: number;
   readonly #idleMs: number;
@@ -98,6 +113,8 @@ export class SessionService {
     this.#log = options.log;
     this.#random = options.random ?? randomBytes;
     this.#observer = options.observer;
+    this.#authz = options.authz;
+    this.#changes = options.changes;
     this.#ttlMs = ttlSeconds * 1000;
     this.#idleMs = idleTtlSeconds * 1000;
     this.#tokenTtlMs = tokenTtlSeconds * 1000;
@@ -127,6 +144,8 @@ export class SessionService {
    */
   async signIn(identity: VerifiedIdentity, meta: SignInMeta): Promise<SignedIn> {
     try {
+      // Before any row is written: ALLOWED_GROUPS may refuse the sign-in (SECURITY.md 61).
+      const admission = await this.#authz?.admit(identity, meta);
       const outcome = await this.#store.signIn(identity, this.#newSession(meta));
       if ('disabled' in outcome) {
         throw new GatehouseError('user_disabled', 'This account has been disabled by an operator.', {
@@ -134,7 +153,11 @@ export class SessionService {
         });
       }
       const { user, session } = outcome;
-      const token = await this.issue(user, session);
+      const grants =
+        this.#authz === undefined || admission === undefined
+          ? undefined
+          : await this.#authz.grantsAtSignIn(user, admission, meta);
+      const token = await this.issue(user, session, grants);
       const refreshToken = session.clientKind === 'web' ? undefined : await this.#refresh.issueFirst(session);
       await this.#audit.record('sign_in', { userId: user.id, sessionId: session.id, meta });
       this.#log.info(
@@ -147,7 +170,13 @@ export class SessionService {
         'sign-in succeeded',
       );
       this.#observer?.signIn?.('success');
-      return refreshToken === undefined ? { user, session, token } : { user, session, token, refreshToken };
+      return {
+        user,
+        session,
+        token,
+        ...(grants === undefined ? {} : { grants }),
+        ...(refreshToken === undefined ? {} : { refreshToken }),
+      };
     } catch (err) {
       if (isGatehouseError(err)) await this.signInFailed(err, meta);
       throw err;
@@ -192,12 +221,27 @@ export class SessionService {
     // Revoked wins over expired: a revoked session is not a renewal candidate.
     if (this.#revocation.has(result.claims.sid))
       return { ok: false, reason: 'revoked', claims: result.claims };
+    if (!result.ok) return result;
+    // A large group list this instance has not loaded yet: renew, which loads it (group-cache.ts).
+    if (result.claims.gh !== undefined && this.#groups.get(result.claims.gh) === undefined)
+      return { ok: false, reason: 'expired', claims: result.claims };
+    // Issued before its user's role change: renew now (a size check only, in the steady state).
+    const changes = this.#changes;
+    if (changes !== undefined && changes.size !== 0 && changes.isStale(result.claims.sub, result.claims.iat))
+      return { ok: false, reason: 'expired', claims: result.claims };
     return result;
   }
 
+  /** The Workspace groups a token stands for: inline, or by digest from this instance's cache. */
+  groupsOf(claims: SessionClaims): readonly string[] {
+    if (claims.groups !== undefined) return claims.groups;
+    if (claims.gh !== undefined) return this.#groups.get(claims.gh) ?? NO_GROUPS;
+    return NO_GROUPS;
+  }
+
   /** A token for `session`, never outliving it: exp = min(now + TOKEN_TTL, idle, absolute expiry). */
-  async issue(user: SessionUser, session: SessionLimits): Promise<IssuedToken> {
-    return (await this.#issue(user, session)).token;
+  async issue(user: SessionUser, session: SessionLimits, grants?: Grants): Promise<IssuedToken> {
+    return (await this.#issue(user, session, grants)).token;
   }
 
   /**
@@ -245,6 +289,7 @@ export class SessionService {
   async #issue(
     user: SessionUser,
     session: SessionLimits,
+    grants?: Grants,
   ): Promise<{ token: IssuedToken; claims: SessionClaims }> {
     const now = this.#clock.now();
     const iat = Math.floor(now / 1000);
@@ -253,7 +298,7 @@ export class SessionService {
     );
     // Less than a second of session left: no token can be both valid and inside the session.
     if (exp <= iat) throw new GatehouseError('session_expired', undefined, { reason: 'session_ending' });
-    const claims: SessionClaims = {
+    let claims: SessionClaims = {
       sub: user.id,
       sid: session.id,
       email: user.email,
@@ -262,6 +307,14 @@ export class SessionService {
       iat,
       exp,
     };
+    // A compact claim, only when held (docs/authorization.md, "In the token").
+    if (grants !== undefined && grants.roles.length > 0) claims = { ...claims, roles: grants.roles };
+    if (grants !== undefined && grants.groups.length > 0) {
+      claims =
+        JSON.stringify(grants.groups).length <= INLINE_GROUPS_BYTES
+          ? { ...claims, groups: grants.groups }
+          : { ...claims, gh: this.#groups.put(grants.groups) };
+    }
     const token = await this.#codec.sign(claims);
     return { token: { token, expiresAt: exp * 1000 }, claims };
   }
@@ -305,13 +358,17 @@ export class SessionService {
       throw new GatehouseError('user_disabled', undefined, { reason: 'user_disabled' });
     }
 
+    // Roles and groups are read again here, never on the hot path: a change reaches the next
+    // token within TOKEN_TTL (+ DIRECTORY_RECHECK for groups), SECURITY.md 61.
+    const grants = await this.#authz?.grantsAtRenewal(user, session, meta);
+
     const expiresAt = session.expiresAt.getTime();
     const idleExpiresAt = new Date(Math.min(floorToSecond(now + this.#idleMs), expiresAt));
     const lastSeenAt = new Date(now);
     await this.#store.sessions.touch(session.id, user.id, lastSeenAt, idleExpiresAt);
     const renewedSession: Session = { ...session, lastSeenAt, idleExpiresAt };
     const renewedUser: User = { ...user, lastAccessed: lastSeenAt };
-    const issued = await this.#issue(renewedUser, renewedSession);
+    const issued = await this.#issue(renewedUser, renewedSession, grants);
     return { token: issued.token, claims: issued.claims, user: renewedUser, session: renewedSession };
   }
 }

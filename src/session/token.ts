@@ -125,6 +125,20 @@ function headerSegmentFor(kid: string): string {
 }
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+/** At most 64 role names of the ROLE_NAME shape (src/authz/roles.ts), none twice. */
+const ROLE = /^[a-z][a-z0-9_-]{0,63}$/;
+function isRoleList(v: unknown): v is readonly string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64) return false;
+  for (const r of v) if (typeof r !== 'string' || !ROLE.test(r)) return false;
+  return new Set(v).size === v.length;
+}
+/** Group emails: the token carries at most a few (large lists go by digest, `gh`). */
+function isGroupList(v: unknown): v is readonly string[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64) return false;
+  for (const g of v) if (typeof g !== 'string' || g.length === 0 || g.length > 320) return false;
+  return true;
+}
+const isDigest = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{22}$/.test(v);
 const isSeconds = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 export class TokenCodec {
@@ -210,22 +224,31 @@ export class TokenCodec {
 
   /** Signs a session token with the first key. `iat`/`exp` are the caller's (seconds). */
   async sign(claims: SessionClaims): Promise<string> {
-    const { sub, sid, email, name, hd, iat, exp } = claims;
+    const { sub, sid, email, name, hd, roles, groups, gh, iat, exp } = claims;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) {
       throw new TypeError('sub, sid and email must be non-empty strings');
     }
     if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
     if (hd !== undefined && !isNonEmptyString(hd)) throw new TypeError('hd must be a non-empty string');
+    if (roles !== undefined && roles.length > 0 && !isRoleList(roles))
+      throw new TypeError('roles must be role names');
+    if (groups !== undefined && groups.length > 0 && !isGroupList(groups))
+      throw new TypeError('groups must be group emails');
+    if (gh !== undefined && !isDigest(gh)) throw new TypeError('gh must be a digest');
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) {
       throw new TypeError('iat and exp must be whole seconds with exp > iat');
     }
     // The claims in the order jose's SignJWT writes them, so either one could have issued the
     // token (test/unit/session/token.test.ts compares them byte for byte).
+    // Optional claims only when present: most users have no roles, and every byte rides in every cookie.
     const payload = {
       sid,
       email,
       ...(name === undefined ? {} : { name }),
       ...(hd === undefined ? {} : { hd }),
+      ...(roles === undefined || roles.length === 0 ? {} : { roles: [...roles] }),
+      ...(groups === undefined || groups.length === 0 ? {} : { groups: [...groups] }),
+      ...(gh === undefined ? {} : { gh }),
       sub,
       iat,
       exp,
@@ -277,10 +300,16 @@ export class TokenCodec {
 
   #checkClaims(payload: unknown, token: string): TokenVerification {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return BAD_PAYLOAD;
-    const { sub, sid, email, name, hd, iat, exp, nbf } = payload as Record<string, unknown>;
+    const { sub, sid, email, name, hd, roles, groups, gh, iat, exp, nbf } = payload as Record<
+      string,
+      unknown
+    >;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) return BAD_CLAIMS;
     if (name !== undefined && typeof name !== 'string') return BAD_CLAIMS;
     if (hd !== undefined && !isNonEmptyString(hd)) return BAD_CLAIMS;
+    if (roles !== undefined && !isRoleList(roles)) return BAD_CLAIMS;
+    if (groups !== undefined && !isGroupList(groups)) return BAD_CLAIMS;
+    if (gh !== undefined && !isDigest(gh)) return BAD_CLAIMS;
     if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat) return BAD_CLAIMS;
     if (nbf !== undefined && typeof nbf !== 'number') return BAD_CLAIMS;
 
@@ -290,7 +319,7 @@ export class TokenCodec {
     if (nbf !== undefined && nbf > nowSeconds) return NOT_YET_VALID;
 
     // A fresh object: callers never see unknown claims a future version might add.
-    const claims: SessionClaims = {
+    let claims: SessionClaims = {
       sub,
       sid,
       email,
@@ -299,6 +328,9 @@ export class TokenCodec {
       iat,
       exp,
     };
+    if (roles !== undefined) claims = { ...claims, roles: Object.freeze([...roles]) };
+    if (groups !== undefined) claims = { ...claims, groups: Object.freeze([...groups]) };
+    if (gh !== undefined) claims = { ...claims, gh };
     // exp is exclusive (RFC 7519 §4.1.4: "on or after" the time, the token is not accepted).
     // Longer-lived than this configuration issues, or issued before a revocation-set overflow:
     // genuine, but only the database can say whether its session still holds (SECURITY.md 41, 42).

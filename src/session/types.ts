@@ -13,6 +13,15 @@ export interface SessionClaims {
   readonly name?: string;
   /** The user's Google Workspace domain, when they have one (for the assertion's `hd`). */
   readonly hd?: string;
+  /** Role names (DESIGN.md "Authorization"); present only when the user holds at least one. */
+  readonly roles?: readonly string[];
+  /** Workspace group emails (GOOGLE_GROUPS=directory), when they fit the token; see `gh`. */
+  readonly groups?: readonly string[];
+  /**
+   * Instead of `groups` when the list is large (the cookie must stay < 4 KB): a digest of the
+   * sorted list, which is kept server-side (src/authz/group-cache.ts).
+   */
+  readonly gh?: string;
   /** seconds */
   readonly iat: number;
   /** seconds */

@@ -16,6 +16,7 @@ import { chatRepository } from './repositories/chat.js';
 import type { RepositoryContext } from './repositories/context.js';
 import { eventsRepository } from './repositories/events.js';
 import { refreshTokensRepository } from './repositories/refresh-tokens.js';
+import { authzChangesRepository, directoryRepository, rolesRepository } from './repositories/roles.js';
 import { sessionsRepository } from './repositories/sessions.js';
 import { signInRepository } from './repositories/sign-in.js';
 import { usersRepository } from './repositories/users.js';
@@ -78,6 +79,9 @@ export async function openStore(
     users: guarded(usersRepository(ctx)),
     sessions: guarded(sessionsRepository(ctx)),
     refreshTokens: guarded(refreshTokensRepository(ctx)),
+    roles: guarded(rolesRepository(ctx)),
+    directory: guarded(directoryRepository(ctx)),
+    authzChanges: guarded(authzChangesRepository(ctx)),
     events: guarded(eventsRepository(ctx)),
     chat: guarded(chatRepository(ctx)),
   });

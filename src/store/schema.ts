@@ -87,6 +87,25 @@ export interface UsedIdTokensTable {
   expires_at: DbTime;
 }
 
+export interface UserRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: DbTime;
+  granted_by: string | null;
+}
+
+export interface UserDirectoryTable {
+  user_id: string;
+  /** JSON array of lower-case group emails. */
+  groups: string;
+  checked_at: DbTime;
+}
+
+export interface AuthzChangesTable {
+  user_id: string;
+  changed_at: DbTime;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -95,6 +114,9 @@ export interface Database {
   used_transactions: UsedTransactionsTable;
   refresh_tokens: RefreshTokensTable;
   used_id_tokens: UsedIdTokensTable;
+  user_roles: UserRolesTable;
+  user_directory: UserDirectoryTable;
+  authz_changes: AuthzChangesTable;
 }
 
 /** Column limits shared by the migrations and the repositories (characters). */

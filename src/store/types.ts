@@ -50,7 +50,9 @@ export type AuthEventType =
   | 'session_revoked'
   | 'sessions_revoked_all'
   | 'user_disabled'
-  | 'user_enabled';
+  | 'user_enabled'
+  | 'role_granted'
+  | 'role_revoked';
 
 export interface AuthEvent {
   readonly id: number;
@@ -62,6 +64,16 @@ export interface AuthEvent {
   readonly ip: string | null;
   readonly userAgent: string | null;
   readonly createdAt: Date;
+}
+
+/** One role held by a user (`user_roles`). */
+export interface UserRole {
+  readonly userId: string;
+  /** Lower-case `[a-z][a-z0-9_-]{0,63}` (checked by callers, src/authz/roles.ts). */
+  readonly role: string;
+  readonly grantedAt: Date;
+  /** `cli`, `bootstrap`, or the granting admin's user id. */
+  readonly grantedBy: string | null;
 }
 
 export type ChatRole = 'user' | 'assistant';
@@ -253,6 +265,38 @@ export interface Store {
      * revocation from, and no token of it can verify past the session's expiry. Returns rows deleted.
      */
     purgeExpired(before: Date): Promise<number>;
+  };
+
+  roles: {
+    /** The user's role names, sorted. */
+    listForUser(userId: string): Promise<readonly string[]>;
+    grants(userId: string): Promise<readonly UserRole[]>;
+    /** True when this call granted it (false: the user already had it). Race-safe. */
+    grant(userId: string, role: string, at: Date, grantedBy: string | null): Promise<boolean>;
+    /** True when this call took it away. */
+    revoke(userId: string, role: string): Promise<boolean>;
+  };
+
+  /** When each user's roles last changed (polled by every instance). */
+  authzChanges: {
+    /** Records (or moves forward) the user's last change. */
+    record(userId: string, at: Date): Promise<void>;
+    /** Changes at or after `since`, oldest first. */
+    since(
+      since: Date,
+      limit?: number,
+    ): Promise<readonly { readonly userId: string; readonly changedAt: Date }[]>;
+    /** Deletes changes older than `before`; returns rows deleted. */
+    purge(before: Date): Promise<number>;
+  };
+
+  /** The last good Directory answer per user (GOOGLE_GROUPS=directory). */
+  directory: {
+    get(
+      userId: string,
+    ): Promise<{ readonly groups: readonly string[]; readonly checkedAt: Date } | undefined>;
+    /** Inserts or replaces the user's answer. */
+    put(userId: string, groups: readonly string[], checkedAt: Date): Promise<void>;
   };
 
   events: {

@@ -134,7 +134,7 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     } else if (check.reason === 'revoked')
       throw new GatehouseError('session_revoked', 'This session has been signed out.');
     else throw new GatehouseError('invalid_token', 'The session token is not valid.');
-    return toUser(claims, via);
+    return toUser(sessions, claims, via);
   }
 
   function upstreamHeaders(req: IncomingMessage, user: AuthUser | null, requestId: string, audience: string) {

@@ -33,6 +33,7 @@ function redirectsToFrontend(code: ErrorCode): boolean {
   return (
     code !== 'bad_request' &&
     code !== 'service_unavailable' &&
+    code !== 'directory_unavailable' &&
     code !== 'provider_error' &&
     code !== 'provider_timeout' &&
     code !== 'rate_limited'
@@ -179,7 +180,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
       schema: {
         summary: 'Forward-auth for nginx auth_request',
         description:
-          '200 with `X-Auth-User-Id`, `X-Auth-Email`, `X-Auth-Name` and the signed `X-Gatehouse-Assertion` (ES256, docs/assertions.md) for a valid session, 401 otherwise. No database trip unless the token needs renewal.',
+          '200 with `X-Auth-User-Id`, `X-Auth-Email`, `X-Auth-Name`, `X-Auth-Roles`, `X-Auth-Groups` and the signed `X-Gatehouse-Assertion` (ES256, docs/assertions.md) for a valid session, 401 otherwise. With `X-Original-URI` / `X-Original-Method` (set by nginx) the access rules decide: 200 for a public path (no identity headers without a session), 403 `forbidden` when a rule refuses. No database trip unless the token needs renewal.',
         tags: ['forward-auth'],
         querystring: {
           type: 'object',
@@ -192,15 +193,17 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
           },
         },
         response: {
-          200: { description: 'Signed in', type: 'null' },
+          200: { description: 'Signed in (or a public path)', type: 'null' },
           400: { $ref: 'Problem#' },
           401: { $ref: 'Problem#' },
+          403: { $ref: 'Problem#' },
         },
       },
-      preHandler: app.requireUser,
+      preHandler: app.requireForwardedRule(),
     },
     async (request, reply) => {
-      const user = request.user!;
+      const user = request.user;
+      if (user === null) return reply.header('cache-control', 'no-store').code(200).send();
       const assertion = verifyAssertionHeader(request, reply, config, options.assertions);
       if (assertion === 'refused') return reply;
       // SECURITY.md 43: every identity value goes through one ASCII-safe encoder.
@@ -209,6 +212,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRoutesOption
         .header('x-auth-email', encodeIdentityHeader(user.email))
         .header('cache-control', 'no-store');
       if (user.name) reply.header('x-auth-name', encodeIdentityHeader(user.name));
+      if (user.roles.length > 0) reply.header('x-auth-roles', user.roles.join(','));
+      // Comma-separated: Workspace group addresses cannot contain a comma.
+      if (user.groups.length > 0)
+        reply.header('x-auth-groups', user.groups.map(encodeIdentityHeader).join(','));
       return reply.code(200).send();
     },
   );

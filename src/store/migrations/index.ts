@@ -10,11 +10,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { DatabaseKind } from '../../config/types.js';
 import { migration0001 } from './0001_initial.js';
 import { migration0003 } from './0003_native_clients.js';
+import { migration0004 } from './0004_user_roles.js';
 
 export function migrationsFor(kind: DatabaseKind): Record<string, Migration> {
   return {
     '0001_initial': migration0001(kind),
     '0003_native_clients': migration0003(kind),
+    '0004_user_roles': migration0004(kind),
   };
 }
 

@@ -3,7 +3,16 @@ import { CONFIG_VARIABLES } from '../../../src/config/index.js';
 import { configError, type Env } from './helpers.js';
 
 /** Variables whose value is free-form text (credentials, model names); each has its own tests elsewhere. */
-const FREE_FORM = ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'SECRET_KEY', 'CHAT_API_KEY', 'CHAT_MODEL'];
+const FREE_FORM = [
+  'GOOGLE_CLIENT_ID',
+  'GOOGLE_CLIENT_SECRET',
+  'SECRET_KEY',
+  'CHAT_API_KEY',
+  'CHAT_MODEL',
+  // A path, read at start (test/unit/authz/directory.test.ts, test/cli/authz-commands.test.ts).
+  'GOOGLE_SERVICE_ACCOUNT_FILE',
+];
+const DIRECTORY: Env = { GOOGLE_GROUPS: 'directory', GOOGLE_SERVICE_ACCOUNT_FILE: 'key.json' };
 
 const CHAT: Env = { CHAT_API_KEY: 'sk-test', CHAT_MODEL: 'small' };
 const CLIENT: Env = { GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' };
@@ -82,6 +91,15 @@ const CASES: Array<[string, string, RegExp, Env?]> = [
   ['ASSERTION_KEYS', '{"kty":"RSA","n":"x","e":"AQAB","d":"y"}', /is an RSA key/],
   ['ASSERTION_AUDIENCE', 'api.example.com', /not a URL/],
   ['ASSERTION_AUDIENCE', 'ftp://api.example.com', /must be http or https/],
+  ['BOOTSTRAP_ADMINS', 'ada', /not an email address/],
+  ['ACCESS_RULES_FILE', '/nonexistent/rules.json', /cannot be read \(ENOENT\)/],
+  ['GOOGLE_GROUPS', 'yes', /not one of: off, directory/],
+  ['GOOGLE_ADMIN_EMAIL', 'admin', /not an email address/, DIRECTORY],
+  ['GOOGLE_DIRECTORY_URL', 'admin.googleapis.com', /absolute http\(s\) URL/],
+  ['ALLOWED_GROUPS', 'ops', /not an email address/, { ...DIRECTORY, GOOGLE_ADMIN_EMAIL: 'it@example.com' }],
+  ['ALLOWED_GROUPS', 'ops@example.com', /needs GOOGLE_GROUPS=directory/],
+  ['DIRECTORY_RECHECK', 'soon', /not a duration/],
+  ['DIRECTORY_MAX_STALE', '1m', /must not be shorter than DIRECTORY_RECHECK/],
 ];
 
 describe('malformed values', () => {

@@ -100,6 +100,8 @@ describe('auth plugin (app.inject)', () => {
         sessionId: session.id,
         hostedDomain: null,
         tokenExp: token.expiresAt / 1000,
+        roles: [],
+        groups: [],
         via,
       });
       expect(res.headers['set-cookie']).toBeUndefined();

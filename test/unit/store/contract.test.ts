@@ -419,6 +419,82 @@ describeEachDatabase('Store contract', (target) => {
     });
   });
 
+  describe('roles', () => {
+    it('grants once, lists sorted, revokes once, and keeps users apart', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const { user } = await signedIn(store, t0);
+      const { user: other } = await signedIn(store, t0);
+      expect(await store.roles.listForUser(user.id)).toEqual([]);
+      expect(await store.roles.grant(user.id, 'ops', new Date(t0), 'cli')).toBe(true);
+      expect(await store.roles.grant(user.id, 'admin', new Date(t0 + 1), 'bootstrap')).toBe(true);
+      expect(await store.roles.grant(user.id, 'admin', new Date(t0 + 2), 'cli')).toBe(false);
+      expect(await store.roles.listForUser(user.id)).toEqual(['admin', 'ops']);
+      expect(await store.roles.listForUser(other.id)).toEqual([]);
+      expect(await store.roles.grants(user.id)).toEqual([
+        { userId: user.id, role: 'admin', grantedAt: new Date(t0 + 1), grantedBy: 'bootstrap' },
+        { userId: user.id, role: 'ops', grantedAt: new Date(t0), grantedBy: 'cli' },
+      ]);
+      expect(await store.roles.revoke(user.id, 'ops')).toBe(true);
+      expect(await store.roles.revoke(user.id, 'ops')).toBe(false);
+      expect(await store.roles.listForUser(user.id)).toEqual(['admin']);
+    });
+
+    it('compares role names exactly and gives one row under 10 concurrent grants', async () => {
+      const { store } = ctx;
+      const { user } = await signedIn(store, nextEpoch());
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.roles.grant(user.id, 'editor', new Date(), 'cli')),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.roles.grant(user.id, 'editor-x', new Date(), 'cli')).toBe(true);
+      expect(await store.roles.listForUser(user.id)).toEqual(['editor', 'editor-x']);
+    });
+  });
+
+  describe('role changes', () => {
+    it('records the last change per user, lists changes since a time, and purges old ones', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const a = randomId(8);
+      const b = randomId(8);
+      await store.authzChanges.record(a, new Date(t0));
+      await store.authzChanges.record(b, new Date(t0 + 1000));
+      await store.authzChanges.record(a, new Date(t0 + 2000));
+      const since = (await store.authzChanges.since(new Date(t0))).filter(
+        (c) => c.userId === a || c.userId === b,
+      );
+      expect(since).toEqual([
+        { userId: b, changedAt: new Date(t0 + 1000) },
+        { userId: a, changedAt: new Date(t0 + 2000) },
+      ]);
+      expect((await store.authzChanges.since(new Date(t0 + 1500))).map((c) => c.userId)).toContain(a);
+      expect((await store.authzChanges.since(new Date(t0 + 1500))).map((c) => c.userId)).not.toContain(b);
+      expect(await store.authzChanges.purge(new Date(t0 + 1500))).toBeGreaterThanOrEqual(1);
+      expect((await store.authzChanges.since(new Date(t0))).map((c) => c.userId)).not.toContain(b);
+    });
+  });
+
+  describe('directory answers', () => {
+    it('stores, replaces and reads the last Directory answer per user (200 groups)', async () => {
+      const { store } = ctx;
+      const t0 = nextEpoch();
+      const { user } = await signedIn(store, t0);
+      expect(await store.directory.get(user.id)).toBeUndefined();
+      const many = Array.from(
+        { length: 200 },
+        (_, i) => `group-${String(i).padStart(3, '0')}-with-a-long-name@example.com`,
+      );
+      await store.directory.put(user.id, many, new Date(t0));
+      expect(await store.directory.get(user.id)).toEqual({ groups: many, checkedAt: new Date(t0) });
+      await store.directory.put(user.id, ['ops@example.com'], new Date(t0 + 5000));
+      expect(await store.directory.get(user.id)).toEqual({
+        groups: ['ops@example.com'],
+        checkedAt: new Date(t0 + 5000),
+      });
+    });
+  });
+
   describe('login transactions', () => {
     it('is consumed once', async () => {
       const { store } = ctx;
