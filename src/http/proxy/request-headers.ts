@@ -32,6 +32,8 @@ export interface ProxiedIdentity {
   readonly id: string;
   readonly email: string;
   readonly name: string | null;
+  readonly roles: readonly string[];
+  readonly groups: readonly string[];
 }
 
 export interface RequestHeaderContext {
@@ -97,10 +99,10 @@ export function upstreamRequestHeaders(
     headers['x-auth-user-id'] = encodeIdentityHeader(user.id);
     headers['x-auth-email'] = encodeIdentityHeader(user.email);
     if (user.name !== null) headers['x-auth-name'] = encodeIdentityHeader(user.name);
-    // Roles and groups arrive with authorization; the headers are always present for a user, so
-    // an upstream can rely on them (an empty value means "none").
-    headers['x-auth-roles'] = '';
-    headers['x-auth-groups'] = '';
+    // Always present for a user, so an upstream can rely on them (an empty value means "none");
+    // comma-separated: role names and Workspace group addresses cannot contain a comma.
+    headers['x-auth-roles'] = user.roles.join(',');
+    headers['x-auth-groups'] = user.groups.map(encodeIdentityHeader).join(',');
     if (context.assertion !== undefined) headers['x-gatehouse-assertion'] = context.assertion;
   }
   headers['x-request-id'] = context.requestId;

@@ -9,10 +9,12 @@
  */
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decide } from '../../authz/rules.js';
 import type { Config } from '../../config/types.js';
 import { ERRORS, type ErrorCode, isGatehouseError } from '../../errors.js';
 import type { SessionService } from '../../session/service.js';
 import type { AuthUser } from '../auth.js';
+import { ruleSubject, sendForbidden } from '../authz.js';
 import { sendProblem } from '../problem.js';
 import { isBrowserNavigation } from '../routes/forward-auth.js';
 import { securityHeaders } from '../security-headers.js';
@@ -109,7 +111,10 @@ export async function proxyRoutes(app: FastifyInstance, options: ProxyRouteOptio
       if (chosen === undefined)
         return sendFailure(request, reply, 'not_found', 'No upstream serves this path.');
 
-      const open = isPublic(target.path);
+      // ACCESS_RULES_FILE decides on the same normalised path the upstream receives (SECURITY.md
+      // 50, 60); PUBLIC_PATHS and a rule's `public` both open a path to anonymous callers.
+      const rule = { method: request.method, path: target.path };
+      const open = isPublic(target.path) || decide(app.accessRules, rule, null).kind === 'public';
       let user: AuthUser | null = null;
       try {
         user = await app.authenticate(request, reply);
@@ -128,6 +133,11 @@ export async function proxyRoutes(app: FastifyInstance, options: ProxyRouteOptio
           'not_authenticated',
           'Sign in first: no session cookie or bearer token was presented.',
         );
+      }
+
+      if (user !== null && decide(app.accessRules, rule, ruleSubject(user)).kind === 'deny') {
+        app.metrics.accessDenied('proxy');
+        return sendForbidden(request, reply, 'An access rule refuses this request for your account.');
       }
 
       const signedIn = user;

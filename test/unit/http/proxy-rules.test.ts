@@ -104,7 +104,7 @@ describe('request header rules', () => {
   const base = {
     isGatehouseCookie,
     isGatehouseToken: (token: string) => token === 'gh-token',
-    user: { id: 'u1', email: 'a@example.com', name: 'Zoë' },
+    user: { id: 'u1', email: 'a@example.com', name: 'Zoë', roles: [], groups: [] },
     requestId: 'req-1',
     forwardedFor: ['203.0.113.9', '10.0.0.1'],
     forwardedProto: 'https',
