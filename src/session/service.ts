@@ -240,8 +240,10 @@ export class SessionService {
   }
 
   /** A token for `session`, never outliving it: exp = min(now + TOKEN_TTL, idle, absolute expiry). */
+  // Async on purpose though signing is synchronous: a session that is ending is a rejection for
+  // callers, like every other refusal of the service.
   async issue(user: SessionUser, session: SessionLimits, grants?: Grants): Promise<IssuedToken> {
-    return (await this.#issue(user, session, grants)).token;
+    return this.#issue(user, session, grants).token;
   }
 
   /**
@@ -286,11 +288,11 @@ export class SessionService {
     return Buffer.from(bytes).toString('base64url');
   }
 
-  async #issue(
+  #issue(
     user: SessionUser,
     session: SessionLimits,
     grants?: Grants,
-  ): Promise<{ token: IssuedToken; claims: SessionClaims }> {
+  ): { token: IssuedToken; claims: SessionClaims } {
     const now = this.#clock.now();
     const iat = Math.floor(now / 1000);
     const exp = Math.floor(
@@ -315,7 +317,7 @@ export class SessionService {
           ? { ...claims, groups: grants.groups }
           : { ...claims, gh: this.#groups.put(grants.groups) };
     }
-    const token = await this.#codec.sign(claims);
+    const token = this.#codec.sign(claims);
     return { token: { token, expiresAt: exp * 1000 }, claims };
   }
 
@@ -368,7 +370,7 @@ export class SessionService {
     await this.#store.sessions.touch(session.id, user.id, lastSeenAt, idleExpiresAt);
     const renewedSession: Session = { ...session, lastSeenAt, idleExpiresAt };
     const renewedUser: User = { ...user, lastAccessed: lastSeenAt };
-    const issued = await this.#issue(renewedUser, renewedSession, grants);
+    const issued = this.#issue(renewedUser, renewedSession, grants);
     return { token: issued.token, claims: issued.claims, user: renewedUser, session: renewedSession };
   }
 }

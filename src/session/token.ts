@@ -223,7 +223,7 @@ export class TokenCodec {
   }
 
   /** Signs a session token with the first key. `iat`/`exp` are the caller's (seconds). */
-  async sign(claims: SessionClaims): Promise<string> {
+  sign(claims: SessionClaims): string {
     const { sub, sid, email, name, hd, roles, groups, gh, iat, exp } = claims;
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(email)) {
       throw new TypeError('sub, sid and email must be non-empty strings');

@@ -66,7 +66,7 @@ describe('TokenCodec', () => {
       ok: true,
       claims: { ...claims(), name: 'Ada', hd: 'example.com' },
     });
-    await expect(codec.sign(claims({ hd: '' }))).rejects.toThrow(/hd must be/);
+    expect(() => codec.sign(claims({ hd: '' }))).toThrow(/hd must be/);
     const empty = signRaw(segmentsHeader(token), { ...claims(), hd: '' }, KEY_A);
     expect(codec.verify(empty)).toMatchObject({ ok: false, reason: 'invalid' });
   });
@@ -161,9 +161,9 @@ describe('TokenCodec', () => {
     expect(() => new TokenCodec([''], clock)).toThrow(TypeError);
     expect(new TokenCodec([KEY_A, KEY_A], clock).kids).toEqual([keyId(KEY_A)]);
     const codec = new TokenCodec([KEY_A], clock);
-    await expect(codec.sign(claims({ sub: '' }))).rejects.toThrow(TypeError);
-    await expect(codec.sign(claims({ exp: now() }))).rejects.toThrow(TypeError);
-    await expect(codec.sign(claims({ iat: 1.5 }))).rejects.toThrow(TypeError);
+    expect(() => codec.sign(claims({ sub: '' }))).toThrow(TypeError);
+    expect(() => codec.sign(claims({ exp: now() }))).toThrow(TypeError);
+    expect(() => codec.sign(claims({ iat: 1.5 }))).toThrow(TypeError);
   });
 });
 
