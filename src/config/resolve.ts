@@ -6,6 +6,7 @@
 import { resolveAssertion } from './assertion.js';
 import { resolveAuthz } from './authz.js';
 import { resolveNative } from './native.js';
+import { resolveOidc } from './oidc.js';
 import {
   type DatabaseUrl,
   fail,
@@ -30,7 +31,7 @@ import {
 } from './parse.js';
 import { resolveProxy } from './proxy.js';
 import type { EnvReader } from './reader.js';
-import { resolveOidc, resolveSecrets } from './secrets.js';
+import { resolveSecrets } from './secrets.js';
 import type { Config, LogLevel, NodeEnv } from './types.js';
 import { resolveUrls } from './urls.js';
 
