@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintSession, type ProxyFixture, startProxy } from '../helpers/proxy.js';
+import { mintSession, openSocket, type ProxyFixture, refusedWith, startProxy } from '../helpers/proxy.js';
 
 describe('proxy mode: access rules', () => {
   let dir: string;
@@ -67,5 +67,35 @@ describe('proxy mode: access rules', () => {
     expect(res.status).toBe(200);
     const seen = (await res.json()) as { headers: Record<string, string> };
     expect(seen.headers['x-auth-roles']).toBe('admin');
+  });
+});
+
+describe('proxy mode: access rules on WebSocket handshakes', () => {
+  let dir: string;
+  let fx: ProxyFixture;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-proxy-ws-rules-'));
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ path: '/admin/**', allow: { roles: ['admin'] } }]));
+    fx = await startProxy({ env: { ACCESS_RULES_FILE: rules, BOOTSTRAP_ADMINS: 'boss@example.com' } });
+  });
+  afterAll(async () => {
+    await fx?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the handshake with 403 for a user the rule refuses, and relays it for the admin', async () => {
+    const wsUrl = fx.url.replace('http:', 'ws:');
+    const user = await mintSession(fx.gh, 'someone@example.com');
+    const before = fx.upstream.seen.length;
+    const refused = await refusedWith(`${wsUrl}/admin/live`, { authorization: `Bearer ${user.token}` });
+    expect(refused.status).toBe(403);
+    expect(fx.upstream.seen.length).toBe(before);
+
+    const admin = await mintSession(fx.gh, 'boss@example.com');
+    const sock = await openSocket(`${wsUrl}/admin/live`, { authorization: `Bearer ${admin.token}` });
+    expect(sock.first.headers['x-auth-roles']).toBe('admin');
+    sock.ws.close();
   });
 });

@@ -69,6 +69,8 @@ export async function registerProxyMode(
       logger,
       assertions: options.assertions,
       assertionAudience: options.assertionAudience,
+      rules: app.accessRules,
+      onDenied: () => app.metrics.accessDenied('proxy'),
     });
   });
   app.addHook('preClose', async () => {

@@ -21,12 +21,14 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import proxyAddr from '@fastify/proxy-addr';
 import WebSocket, { WebSocketServer } from 'ws';
+import { type CompiledRules, decide } from '../../authz/rules.js';
 import type { Config } from '../../config/types.js';
 import { ERRORS, type ErrorCode, GatehouseError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SessionService } from '../../session/service.js';
 import type { SessionClaims } from '../../session/types.js';
 import { type AuthUser, toUser } from '../auth.js';
+import { ruleSubject } from '../authz.js';
 import { presentedCredential } from '../credentials.js';
 import { PROBLEM_CONTENT_TYPE, problemJson } from '../problem.js';
 import type { ConnectionTracker } from './connections.js';
@@ -43,6 +45,10 @@ export interface WebSocketProxyOptions {
   readonly logger: Logger;
   readonly assertions?: AssertionSource | undefined;
   readonly assertionAudience?: string | undefined;
+  /** ACCESS_RULES_FILE, compiled (the same rules as HTTP requests). */
+  readonly rules: CompiledRules;
+  /** Counts a handshake a rule refused (metrics). */
+  readonly onDenied?: () => void;
 }
 
 /** Handshake headers `ws` sets itself for the upstream connection. */
@@ -192,14 +198,21 @@ export function attachWebSocketProxy(server: Server, options: WebSocketProxyOpti
     const chosen = chooseUpstream(config.proxy.upstreams, target.path);
     if (chosen === undefined) return refuse(socket, 'not_found', 'No upstream serves this path.', requestId);
 
+    // The same access rules as HTTP requests (SECURITY.md 60), on the same normalised path.
+    const rule = { method: 'GET', path: target.path };
+    const open = isPublic(target.path) || decide(options.rules, rule, null).kind === 'public';
     let user: AuthUser | null = null;
     try {
       user = await authenticate(req);
     } catch (err) {
       if (!(err instanceof GatehouseError)) throw err;
-      if (!isPublic(target.path)) return refuse(socket, err.code, err.detail, requestId);
+      if (!open) return refuse(socket, err.code, err.detail, requestId);
     }
-    if (user === null && !isPublic(target.path)) {
+    if (user !== null && !open && decide(options.rules, rule, ruleSubject(user)).kind === 'deny') {
+      options.onDenied?.();
+      return refuse(socket, 'forbidden', 'An access rule refuses this request for your account.', requestId);
+    }
+    if (user === null && !open) {
       return refuse(
         socket,
         'not_authenticated',
