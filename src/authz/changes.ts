@@ -15,6 +15,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Log } from '../core/log.js';
+import { Periodic } from '../core/periodic.js';
 import type { Store } from '../store/types.js';
 
 const OVERLAP_MS = 2_000;
@@ -33,12 +34,11 @@ export class AuthzChanges {
   /** user id → change time (ms), oldest first. */
   readonly #changed = new Map<string, number>();
   #watermark: number;
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #periodic: Periodic;
 
   constructor(options: AuthzChangesOptions) {
     this.#o = options;
+    this.#periodic = new Periodic(() => this.#poll(), options.intervalMs);
     this.#watermark = options.clock.now() - options.retentionMs;
   }
 
@@ -61,33 +61,17 @@ export class AuthzChanges {
     this.#changed.set(userId, atMs);
   }
 
-  async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    await this.pollOnce();
-    this.#schedule();
+  start(): Promise<void> {
+    return this.#periodic.start();
   }
 
   stop(): Promise<void> {
-    this.#running = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    return this.#chain;
+    return this.#periodic.stop();
   }
 
   /** One poll now, after any in flight; never rejects. */
   pollOnce(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#poll());
-    return this.#chain;
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.pollOnce().then(() => this.#schedule());
-    }, this.#o.intervalMs);
-    this.#timer.unref();
+    return this.#periodic.runNow();
   }
 
   async #poll(): Promise<void> {

@@ -17,6 +17,7 @@
 
 import type { Clock } from '../core/clock.js';
 import type { Log } from '../core/log.js';
+import { Periodic } from '../core/periodic.js';
 import type { Store } from '../store/types.js';
 import type { RevocationSet } from './revocations.js';
 
@@ -47,13 +48,11 @@ export class RevocationPoller {
   readonly #pageSize: number;
   #watermark: number;
   #failing = false;
-  #running = false;
-  #timer: NodeJS.Timeout | undefined;
-  /** The poll in flight (or the last one): polls are chained, never concurrent. */
-  #chain: Promise<void> = Promise.resolve();
+  /** Polls are chained, never concurrent; the timer never keeps the process alive. */
+  readonly #periodic: Periodic;
 
   constructor(options: RevocationPollerOptions) {
-    if (!(options.intervalMs > 0)) throw new TypeError('intervalMs must be positive');
+    this.#periodic = new Periodic(() => this.#poll(), options.intervalMs);
     this.#o = options;
     this.#overlapMs = options.overlapMs ?? POLL_OVERLAP_MS;
     this.#pageSize = options.pageSize ?? PAGE_SIZE;
@@ -66,35 +65,18 @@ export class RevocationPoller {
   }
 
   /** Loads recent revocations (resolves even if the database is down), then polls on a timer. */
-  async start(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    await this.pollOnce();
-    this.#schedule();
+  start(): Promise<void> {
+    return this.#periodic.start();
   }
 
   /** Clears the timer; resolves once a poll in flight has finished (so the store can close). */
   stop(): Promise<void> {
-    this.#running = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    return this.#chain;
+    return this.#periodic.stop();
   }
 
   /** One poll now, after any poll in flight; never rejects. */
   pollOnce(): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#poll());
-    return this.#chain;
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.pollOnce().then(() => this.#schedule());
-    }, this.#o.intervalMs);
-    // A poll timer must never keep the process alive on shutdown.
-    this.#timer.unref();
+    return this.#periodic.runNow();
   }
 
   async #poll(): Promise<void> {

@@ -103,7 +103,7 @@ describe('session token: roles and groups claims', () => {
     });
     const result = codec.verify(token);
     expect(result.ok && result.claims).toMatchObject({ roles: ['admin', 'ops'], groups: ['g@example.com'] });
-    await expect(codec.sign({ ...base, exp: base.iat + 60, roles: ['Admin'] })).rejects.toThrow(TypeError);
+    expect(() => codec.sign({ ...base, exp: base.iat + 60, roles: ['Admin'] })).toThrow(TypeError);
     const none = await codec.sign({ ...base, exp: base.iat + 60, roles: [] });
     expect(JSON.parse(Buffer.from(none.split('.')[1]!, 'base64url').toString())).not.toHaveProperty('roles');
   });
