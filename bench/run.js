@@ -28,6 +28,7 @@ import {
   startIdp,
   startServer,
 } from './lib/processes.js';
+import { proxyEnv, proxyScenarios, startUpstream } from './lib/proxy.js';
 import { summarize, summaryText, table } from './lib/report.js';
 import { databaseScenarios, largeStoreScenarios, mainScenarios } from './lib/scenarios.js';
 import { renewalQueryPlans, seedSqlite } from './lib/seed.js';
@@ -275,6 +276,37 @@ try {
       bigRows,
     ),
   );
+
+  // --- 4. Proxy mode: the upstream directly, and through Gatehouse ----------------------------
+  // On the first server's database (its sessions are live there), with the same JWT key.
+  const upstream = await startUpstream();
+  cleanups.push(() => upstream.stop());
+  const direct = await measure(
+    upstream.url,
+    [{ id: 'upstream_direct', label: 'the upstream directly (node:http)', path: '/x', expectStatus: 200 }],
+    secondary(upstream.pid),
+  );
+  const proxyServer = await startServer({
+    env: serverEnv(`sqlite:${join(mainDir, 'gatehouse.db')}`, proxyEnv(upstream.url, mainDir)),
+    cwd: mainDir,
+    // Gatehouse's own routes (its /healthz) are under the route prefix in proxy mode.
+    url: `${url}/_gatehouse`,
+  });
+  cleanups.push(() => proxyServer.stop());
+  const proxyRows = await measure(url, proxyScenarios(tokens.live), secondary(proxyServer.proc.pid));
+  servers.proxy = {
+    database: 'sqlite',
+    logLevel: 'warn',
+    upstreamDirect: direct,
+    memory: memoryOf(proxyServer.proc.pid),
+    rows: proxyRows,
+  };
+  await proxyServer.stop();
+  cleanups.pop();
+  await upstream.stop();
+  cleanups.pop();
+  log(table('The upstream directly', direct));
+  log(table(`Proxy mode, ratios × a PUBLIC_PATHS request through Gatehouse`, proxyRows));
 
   // --- 4. PostgreSQL and MariaDB/MySQL, when configured ---------------------------------------
   for (const kind of /** @type {const} */ (['postgres', 'mysql'])) {

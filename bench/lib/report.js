@@ -125,6 +125,21 @@ export function summarize(results) {
     perRound(row(s.sqliteLogging, 'chat_cookie')?.rounds, row(s.sqliteSideWarn, 'chat_cookie')?.rounds),
     null,
   );
+  // Proxy mode (issue 14): authentication costs at most 10 % of a proxied request.
+  for (const id of ['proxy_auth', 'proxy_rule']) {
+    const r = ratio(s.proxy, id);
+    add(`${id} ÷ proxied public path`, '≥ 0.90', r, r === undefined ? null : r >= 0.9);
+    const t = targets.at(-1);
+    if (t) t.cpuValue = row(s.proxy, id)?.cpuRatio ?? null;
+  }
+  const direct = s.proxy?.upstreamDirect?.[0]?.rps;
+  const proxied = row(s.proxy, 'proxy_auth')?.rps;
+  add(
+    'authenticated proxied req/s ÷ the upstream directly',
+    'measured (no target)',
+    direct && proxied ? Math.round((proxied / direct) * 1000) / 1000 : undefined,
+    null,
+  );
   const chat = row(main, 'chat_cookie')?.rps;
   return {
     targets,

@@ -85,6 +85,7 @@ describe('npm run bench -- --smoke', () => {
       sqliteLogging: ['bare', 'chat_cookie'],
       sqlitePlainNode: ['bare', 'chat_cookie'],
       sqliteLarge: ['bare', 'chat_cookie', 'revoked', 'renewal'],
+      proxy: ['proxy_public', 'proxy_auth', 'proxy_rule'],
       postgres: ['bare', 'chat_cookie', 'me', 'renewal'],
       mysql: ['bare', 'chat_cookie', 'me', 'renewal'],
     };
