@@ -14,7 +14,7 @@ import { isCleanKey } from '../codec.js';
 import { type Database, LIMITS } from '../schema.js';
 import type { NewRefreshToken, RefreshTokenRecord, Store } from '../types.js';
 import type { RepositoryContext } from './context.js';
-import { toSession, toUser } from './rows.js';
+import { PREFIXED_SESSION_COLUMNS, toPrefixedSession, toUser } from './rows.js';
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
 
@@ -69,18 +69,7 @@ export function refreshTokensRepository(ctx: RepositoryContext): Store['refreshT
           'refresh_tokens.expires_at as r_expires_at',
           'refresh_tokens.used_at as r_used_at',
           'refresh_tokens.successor_sealed as r_successor_sealed',
-          'sessions.id as s_id',
-          'sessions.user_id as s_user_id',
-          'sessions.created_at as s_created_at',
-          'sessions.expires_at as s_expires_at',
-          'sessions.idle_expires_at as s_idle_expires_at',
-          'sessions.last_seen_at as s_last_seen_at',
-          'sessions.revoked_at as s_revoked_at',
-          'sessions.revoked_reason as s_revoked_reason',
-          'sessions.ip as s_ip',
-          'sessions.user_agent as s_user_agent',
-          'sessions.client_kind as s_client_kind',
-          'sessions.sign_in_method as s_sign_in_method',
+          ...PREFIXED_SESSION_COLUMNS,
         ])
         .where('refresh_tokens.hash', '=', hash)
         .executeTakeFirst();
@@ -94,23 +83,7 @@ export function refreshTokensRepository(ctx: RepositoryContext): Store['refreshT
         expiresAt: codec.readTime(found.r_expires_at),
         usedAt: codec.readTimeOrNull(found.r_used_at),
       };
-      const session = toSession(
-        {
-          id: found.s_id,
-          user_id: found.s_user_id,
-          created_at: found.s_created_at,
-          expires_at: found.s_expires_at,
-          idle_expires_at: found.s_idle_expires_at,
-          last_seen_at: found.s_last_seen_at,
-          revoked_at: found.s_revoked_at,
-          revoked_reason: found.s_revoked_reason,
-          ip: found.s_ip,
-          user_agent: found.s_user_agent,
-          client_kind: found.s_client_kind,
-          sign_in_method: found.s_sign_in_method,
-        },
-        codec,
-      );
+      const session = toPrefixedSession(found, codec);
       return { token, session, user: toUser(found, codec), successorSealed: found.r_successor_sealed };
     },
 

@@ -16,6 +16,47 @@ import type {
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 
+/**
+ * The session's columns under `s_` aliases, for queries that join sessions with users (whose
+ * `id` and `created_at` would otherwise collide); `toPrefixedSession` reads them back.
+ */
+export const PREFIXED_SESSION_COLUMNS = [
+  'sessions.id as s_id',
+  'sessions.user_id as s_user_id',
+  'sessions.created_at as s_created_at',
+  'sessions.expires_at as s_expires_at',
+  'sessions.idle_expires_at as s_idle_expires_at',
+  'sessions.last_seen_at as s_last_seen_at',
+  'sessions.revoked_at as s_revoked_at',
+  'sessions.revoked_reason as s_revoked_reason',
+  'sessions.ip as s_ip',
+  'sessions.user_agent as s_user_agent',
+  'sessions.client_kind as s_client_kind',
+  'sessions.sign_in_method as s_sign_in_method',
+] as const;
+
+type PrefixedSessionRow = { [K in keyof SessionRow as `s_${K & string}`]: SessionRow[K] };
+
+export function toPrefixedSession(row: PrefixedSessionRow, codec: Codec): Session {
+  return toSession(
+    {
+      id: row.s_id,
+      user_id: row.s_user_id,
+      created_at: row.s_created_at,
+      expires_at: row.s_expires_at,
+      idle_expires_at: row.s_idle_expires_at,
+      last_seen_at: row.s_last_seen_at,
+      revoked_at: row.s_revoked_at,
+      revoked_reason: row.s_revoked_reason,
+      ip: row.s_ip,
+      user_agent: row.s_user_agent,
+      client_kind: row.s_client_kind,
+      sign_in_method: row.s_sign_in_method,
+    },
+    codec,
+  );
+}
+
 export function toUser(row: UserRow, codec: Codec): User {
   return {
     id: row.id,

@@ -8,7 +8,7 @@ import type { Database, DbTime } from '../schema.js';
 import { LIMITS } from '../schema.js';
 import type { Store } from '../types.js';
 import type { RepositoryContext } from './context.js';
-import { pageSize, toSession, toUser } from './rows.js';
+import { PREFIXED_SESSION_COLUMNS, pageSize, toPrefixedSession, toSession, toUser } from './rows.js';
 
 /** MySQL has no UPDATE … RETURNING: revoke the locked ids in chunks of this size. */
 const ID_CHUNK = 500;
@@ -84,40 +84,11 @@ export function sessionsRepository(ctx: RepositoryContext): Store['sessions'] {
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
         .selectAll('users')
-        .select([
-          'sessions.id as s_id',
-          'sessions.user_id as s_user_id',
-          'sessions.created_at as s_created_at',
-          'sessions.expires_at as s_expires_at',
-          'sessions.idle_expires_at as s_idle_expires_at',
-          'sessions.last_seen_at as s_last_seen_at',
-          'sessions.revoked_at as s_revoked_at',
-          'sessions.revoked_reason as s_revoked_reason',
-          'sessions.ip as s_ip',
-          'sessions.user_agent as s_user_agent',
-          'sessions.client_kind as s_client_kind',
-          'sessions.sign_in_method as s_sign_in_method',
-        ])
+        .select([...PREFIXED_SESSION_COLUMNS])
         .where('sessions.id', '=', id)
         .executeTakeFirst();
       if (!row) return undefined;
-      const session = toSession(
-        {
-          id: row.s_id,
-          user_id: row.s_user_id,
-          created_at: row.s_created_at,
-          expires_at: row.s_expires_at,
-          idle_expires_at: row.s_idle_expires_at,
-          last_seen_at: row.s_last_seen_at,
-          revoked_at: row.s_revoked_at,
-          revoked_reason: row.s_revoked_reason,
-          ip: row.s_ip,
-          user_agent: row.s_user_agent,
-          client_kind: row.s_client_kind,
-          sign_in_method: row.s_sign_in_method,
-        },
-        codec,
-      );
+      const session = toPrefixedSession(row, codec);
       return { session, user: toUser(row, codec) };
     },
 
