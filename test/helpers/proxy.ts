@@ -3,7 +3,6 @@
  * the way a sign-in leaves them (user + session row, then a token), and raw-socket requests for
  * what fetch and node:http refuse to send.
  */
-import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import type { Clock } from '../../src/core/clock.js';
@@ -110,49 +109,6 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
   return check();
-}
-
-export interface PlainResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/**
- * A request through node:http, which (unlike fetch) sends `Sec-Fetch-Mode: navigate` and any
- * other header as given: how a browser navigation looks on the wire.
- */
-export function plainRequest(
-  url: string,
-  options: { method?: string; path?: string; headers?: Record<string, string> } = {},
-): Promise<PlainResponse> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: options.method ?? 'GET',
-        path: options.path ?? `${target.pathname}${target.search}`,
-        headers: options.headers,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** What a browser sends when the user opens a URL. */

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrowser } from '../helpers/browser.js';
 import { signInAtDevIdp } from '../helpers/dev-idp.js';
 import { startGatehouse } from '../helpers/gatehouse.js';
-import { mintSession, NAVIGATION, type ProxyFixture, plainRequest, startProxy } from '../helpers/proxy.js';
+import { mintSession, NAVIGATION, type ProxyFixture, startProxy } from '../helpers/proxy.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import type { EchoBody } from '../helpers/upstream.js';
 
 describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
@@ -22,7 +23,7 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
     const s = await mintSession(fx.gh, 'renew@example.com');
     clock.offsetMs = 6 * 60_000;
     try {
-      const res = await plainRequest(`${fx.url}/set-cookie`, { headers: { cookie: s.cookie } });
+      const res = await rawRequest(`${fx.url}/set-cookie`, { headers: { cookie: s.cookie } });
       expect(res.status).toBe(200);
       const cookies = [res.headers['set-cookie'] ?? []].flat();
       expect(cookies).toContain('theirs=kept; Path=/');
@@ -38,7 +39,7 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
   it('refuses a cross-site state-changing request with the cookie (csrf_rejected) before the upstream', async () => {
     const s = await mintSession(fx.gh, 'csrf@example.com');
     const before = fx.upstream.seen.length;
-    const res = await plainRequest(`${fx.url}/api/transfer`, {
+    const res = await rawRequest(`${fx.url}/api/transfer`, {
       method: 'POST',
       headers: {
         cookie: s.cookie,
@@ -49,7 +50,7 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body).code).toBe('csrf_rejected');
     expect(fx.upstream.seen.length).toBe(before);
-    const same = await plainRequest(`${fx.url}/api/transfer`, {
+    const same = await rawRequest(`${fx.url}/api/transfer`, {
       method: 'POST',
       headers: { cookie: s.cookie, origin: fx.url },
     });
@@ -58,7 +59,7 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
 
   it('believes X-Forwarded-* only from TRUST_PROXY, and passes the chain on', async () => {
     const s = await mintSession(fx.gh, 'xff@example.com');
-    const res = await plainRequest(`${fx.url}/x`, {
+    const res = await rawRequest(`${fx.url}/x`, {
       headers: {
         cookie: s.cookie,
         'x-forwarded-for': '203.0.113.7',
@@ -74,7 +75,7 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
     const plain = await startProxy({ upstream: fx.upstream });
     try {
       const t = await mintSession(plain.gh, 'xff2@example.com');
-      const direct = await plainRequest(`${plain.url}/x`, {
+      const direct = await rawRequest(`${plain.url}/x`, {
         headers: {
           cookie: t.cookie,
           'x-forwarded-for': '203.0.113.7',
@@ -92,12 +93,12 @@ describe('proxy mode: sessions, CSRF and forwarding as on own routes', () => {
   });
 
   it('forward-auth and the sign-in redirect of nginx recipes follow the prefix too', async () => {
-    const res = await plainRequest(`${fx.url}/_gatehouse/auth/sign-in`, {
+    const res = await rawRequest(`${fx.url}/_gatehouse/auth/sign-in`, {
       headers: { ...NAVIGATION, 'x-original-url': `${fx.url}/reports` },
     });
     expect(res.status).toBe(302);
     expect(String(res.headers.location)).toMatch(new RegExp(`^${fx.url}/_gatehouse/login\\?return_to=`));
-    expect((await plainRequest(`${fx.url}/_gatehouse/auth/verify`)).status).toBe(401);
+    expect((await rawRequest(`${fx.url}/_gatehouse/auth/verify`)).status).toBe(401);
   });
 });
 

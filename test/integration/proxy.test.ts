@@ -11,10 +11,10 @@ import {
   mintSession,
   NAVIGATION,
   type ProxyFixture,
-  plainRequest,
   startProxy,
   until,
 } from '../helpers/proxy.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { type EchoBody, startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 async function echo(res: Response): Promise<EchoBody> {
@@ -51,16 +51,16 @@ describe('proxy mode', () => {
   });
 
   it('sends an anonymous navigation to sign in, with the original URL to come back to', async () => {
-    const res = await plainRequest(`${fx.url}/reports/2024?q=a%20b`, { headers: NAVIGATION });
+    const res = await rawRequest(`${fx.url}/reports/2024?q=a%20b`, { headers: NAVIGATION });
     expect(res.status).toBe(302);
     const location = new URL(String(res.headers.location));
     expect(location.pathname).toBe('/_gatehouse/login');
     expect(location.searchParams.get('return_to')).toBe(`${fx.url}/reports/2024?q=a%20b`);
     // An HTML Accept without fetch metadata (an old browser) is a navigation too.
-    const old = await plainRequest(`${fx.url}/reports`, { headers: { accept: 'text/html' } });
+    const old = await rawRequest(`${fx.url}/reports`, { headers: { accept: 'text/html' } });
     expect(old.status).toBe(302);
     // A form post navigation is not redirected: the body would be lost.
-    const post = await plainRequest(`${fx.url}/reports`, { method: 'POST', headers: NAVIGATION });
+    const post = await rawRequest(`${fx.url}/reports`, { method: 'POST', headers: NAVIGATION });
     expect(post.status).toBe(401);
     // The login route it points at works and uses the prefixed callback.
     const login = await fetch(location, { redirect: 'manual' });
@@ -77,7 +77,7 @@ describe('proxy mode', () => {
       { accept: 'application/json' },
     ];
     for (const headers of cases) {
-      const res = await plainRequest(`${fx.url}/api/items`, { headers });
+      const res = await rawRequest(`${fx.url}/api/items`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(JSON.parse(res.body).code).toBe('not_authenticated');
@@ -142,7 +142,7 @@ describe('proxy mode', () => {
 
   it('answers preflights itself (CORS_ORIGINS decides), without forwarding them', async () => {
     const before = fx.upstream.seen.length;
-    const res = await plainRequest(`${fx.url}/api/items`, {
+    const res = await rawRequest(`${fx.url}/api/items`, {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
     });
@@ -274,7 +274,7 @@ describe('proxy mode: upstream failures', () => {
   afterAll(async () => fx?.close());
 
   async function failure(path: string, headers: Record<string, string> = {}) {
-    const res = await plainRequest(`${fx.url}${path}`, { headers: { cookie: bob.cookie, ...headers } });
+    const res = await rawRequest(`${fx.url}${path}`, { headers: { cookie: bob.cookie, ...headers } });
     return { status: res.status, type: String(res.headers['content-type'] ?? ''), body: res.body };
   }
 

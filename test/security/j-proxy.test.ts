@@ -10,12 +10,12 @@ import {
   NAVIGATION,
   openSocket,
   type ProxyFixture,
-  plainRequest,
   rawExchange,
   refusedWith,
   startProxy,
   until,
 } from '../helpers/proxy.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const SECRETS = {
@@ -110,7 +110,7 @@ describe('J. proxy mode', () => {
 
   it("rule 51: the upstream never receives Gatehouse's session cookie, a Gatehouse bearer token, or client-sent X-Auth-* / X-Gatehouse-*", async () => {
     const before = fx.upstream.seen.length;
-    await plainRequest(`${fx.url}/api/a`, {
+    await rawRequest(`${fx.url}/api/a`, {
       headers: {
         cookie: `pref=1; ${alice.cookie}; gatehouse-tx-abc=t`,
         'x-auth-user-id': 'someone-else',
@@ -120,12 +120,12 @@ describe('J. proxy mode', () => {
         'x-gatehouse-anything': 'forged',
       },
     });
-    await plainRequest(`${fx.url}/api/b`, { headers: { authorization: `Bearer ${alice.token}` } });
+    await rawRequest(`${fx.url}/api/b`, { headers: { authorization: `Bearer ${alice.token}` } });
     // A public path: identity headers are stripped even when no user is signed in, and a
     // Gatehouse token is recognised (and removed) even when it no longer authenticates.
     const revoked = await mintSession(fx.gh, 'revoked@example.com');
     await fx.gh.gatehouse.revocation.revoke(revoked.sessionId, { reason: 'test' });
-    await plainRequest(`${fx.url}/public/c`, {
+    await rawRequest(`${fx.url}/public/c`, {
       headers: { 'x-auth-email': 'admin@example.com', authorization: `Bearer ${revoked.token}` },
     });
     const seen = fx.upstream.seen.slice(before);
@@ -147,7 +147,7 @@ describe('J. proxy mode', () => {
   });
 
   it("rule 51: an upstream Set-Cookie for Gatehouse's cookie names is dropped; its own cookies pass", async () => {
-    const res = await plainRequest(`${fx.url}/set-cookie`, { headers: { cookie: alice.cookie } });
+    const res = await rawRequest(`${fx.url}/set-cookie`, { headers: { cookie: alice.cookie } });
     expect(res.status).toBe(200);
     expect(res.headers['set-cookie']).toEqual(['theirs=kept; Path=/']);
   });
@@ -280,7 +280,7 @@ describe('J. proxy mode', () => {
         ['/slow', 504, 'upstream_timeout'],
       ];
       for (const [path, status, code] of expectations) {
-        const res = await plainRequest(`${gw.url}${path}`, { headers: { cookie: s.cookie } });
+        const res = await rawRequest(`${gw.url}${path}`, { headers: { cookie: s.cookie } });
         expect(res.status, path).toBe(status);
         expect(JSON.parse(res.body).code, path).toBe(code);
         for (const leak of [
@@ -292,14 +292,14 @@ describe('J. proxy mode', () => {
         ]) {
           expect(res.body, `${path} leaks ${leak}`).not.toContain(leak);
         }
-        const page = await plainRequest(`${gw.url}${path}`, { headers: { cookie: s.cookie, ...NAVIGATION } });
+        const page = await rawRequest(`${gw.url}${path}`, { headers: { cookie: s.cookie, ...NAVIGATION } });
         expect(page.status, path).toBe(status);
         expect(page.headers['content-type'], path).toContain('text/html');
         expect(page.body).not.toContain('127.0.0.1');
       }
       const ready = await fetch(`${gw.url}/_gatehouse/readyz`);
       expect(ready.status).toBe(200);
-      expect((await plainRequest(`${gw.url}/fine`, { headers: { cookie: s.cookie } })).status).toBe(200);
+      expect((await rawRequest(`${gw.url}/fine`, { headers: { cookie: s.cookie } })).status).toBe(200);
     } finally {
       await gw.close();
     }
