@@ -92,22 +92,14 @@ export function directoryRepository({ db, codec }: RepositoryContext): Store['di
     async put(userId, groups, checkedAt) {
       const values = { groups: JSON.stringify(groups), checked_at: codec.time(checkedAt) };
       // Update first: the row usually exists (every recheck replaces it).
-      const updated = await db
-        .updateTable('user_directory')
-        .set(values)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) > 0) return;
-      try {
-        await db
-          .insertInto('user_directory')
-          .values({ user_id: userId, ...values })
-          .execute();
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        // Another instance inserted it meanwhile: ours is as fresh, write it over.
-        await db.updateTable('user_directory').set(values).where('user_id', '=', userId).execute();
-      }
+      await upsertByUser(
+        () => db.updateTable('user_directory').set(values).where('user_id', '=', userId).executeTakeFirst(),
+        () =>
+          db
+            .insertInto('user_directory')
+            .values({ user_id: userId, ...values })
+            .execute(),
+      );
     },
   };
 }
@@ -117,21 +109,14 @@ export function authzChangesRepository({ db, codec }: RepositoryContext): Store[
   return {
     async record(userId, at) {
       const values = { changed_at: codec.time(at) };
-      const updated = await db
-        .updateTable('authz_changes')
-        .set(values)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) > 0) return;
-      try {
-        await db
-          .insertInto('authz_changes')
-          .values({ user_id: userId, ...values })
-          .execute();
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        await db.updateTable('authz_changes').set(values).where('user_id', '=', userId).execute();
-      }
+      await upsertByUser(
+        () => db.updateTable('authz_changes').set(values).where('user_id', '=', userId).executeTakeFirst(),
+        () =>
+          db
+            .insertInto('authz_changes')
+            .values({ user_id: userId, ...values })
+            .execute(),
+      );
     },
 
     async since(since, limit = 1000) {
@@ -153,4 +138,22 @@ export function authzChangesRepository({ db, codec }: RepositoryContext): Store[
       return Number(result.numDeletedRows);
     },
   };
+}
+
+/**
+ * The user's one row: updated when it exists, inserted otherwise. Portable across the three
+ * databases (no dialect's upsert syntax); when another instance inserts it between the two
+ * steps, the unique key refuses ours and the update writes over theirs — the last writer wins.
+ */
+async function upsertByUser(
+  update: () => Promise<{ readonly numUpdatedRows: bigint }>,
+  insert: () => Promise<unknown>,
+): Promise<void> {
+  if (Number((await update()).numUpdatedRows) > 0) return;
+  try {
+    await insert();
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    await update();
+  }
 }
